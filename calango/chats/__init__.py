@@ -1,0 +1,7 @@
+"""The chats blueprint."""
+
+from flask import Blueprint
+
+bp = Blueprint("chats", __name__, url_prefix="/chats")
+
+from calango.chats import routes  # noqa: E402, F401

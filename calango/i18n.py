@@ -1,0 +1,66 @@
+"""Language selection and locale-aware formatting (the one place for money and dates)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask_babel import Babel, format_datetime, format_decimal, get_locale
+from flask_babel import format_currency as _format_currency
+
+LANGUAGE_NAMES = {"en": "English", "pt_BR": "Português (Brasil)"}
+
+
+def select_locale() -> str:
+    """The saved language, else the best match for the browser's Accept-Language."""
+    saved = getattr(g, "calango_language", None)
+    if saved is None:
+        from calango.services.preferences import saved_language
+
+        saved = g.calango_language = saved_language() or ""
+    if saved in current_app.config["LANGUAGES"]:
+        return saved
+    match = request.accept_languages.best_match(
+        ["pt_BR", "pt-BR", "pt", "en"], default=current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+    return "pt_BR" if match and match.startswith("pt") else "en"
+
+
+def format_money(value: Decimal | float | None) -> str:
+    """USD amounts; sub-cent costs keep enough digits to be meaningful."""
+    if value is None:
+        return "—"
+    amount = Decimal(str(value))
+    if amount != 0 and abs(amount) < Decimal("0.01"):
+        return _format_currency(amount, "USD", format="¤#,##0.000000", currency_digits=False)
+    return _format_currency(amount, "USD")
+
+
+def format_when(value: datetime | None, fmt: str = "short") -> str:
+    """A timestamp in the user's locale."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def format_number(value: Any) -> str:
+    """An integer or decimal with the locale's separators."""
+    if value is None:
+        return "—"
+    return format_decimal(value)
+
+
+def init_i18n(app: Flask, babel: Babel) -> None:
+    """Bind Flask-Babel and expose the formatting helpers to templates."""
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(app.root_path) + "/translations",
+    )
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["when"] = format_when
+    app.jinja_env.filters["number"] = format_number
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

@@ -1,0 +1,17 @@
+"""Calango's models, one module per aggregate."""
+
+from calango.models.chat import ChatMessage, ChatSession, MessageStatus
+from calango.models.persona import DEFAULT_PERSONA_NAME, Persona
+from calango.models.provider import PROVIDER_KINDS, Provider
+from calango.models.setting import Setting
+
+__all__ = [
+    "DEFAULT_PERSONA_NAME",
+    "PROVIDER_KINDS",
+    "ChatMessage",
+    "ChatSession",
+    "MessageStatus",
+    "Persona",
+    "Provider",
+    "Setting",
+]

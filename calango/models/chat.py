@@ -1,0 +1,114 @@
+"""Chat sessions and their messages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    Uuid,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import Select
+
+from calango.extensions import db
+from calango.models.types import UTCDateTime, utcnow
+
+ROLES = ("user", "assistant", "system")
+
+
+class MessageStatus:
+    """Lifecycle of a message; only assistant messages ever leave ``complete``."""
+
+    COMPLETE = "complete"
+    STREAMING = "streaming"
+    ERROR = "error"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+    ALL = (COMPLETE, STREAMING, ERROR, STOPPED, INTERRUPTED)
+    FINAL = (COMPLETE, ERROR, STOPPED, INTERRUPTED)
+
+
+class ChatSession(db.Model):
+    """A conversation. ``updated_at`` is bumped by every message, so it orders the sidebar."""
+
+    __tablename__ = "chat_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    persona: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+    messages: Mapped[list[ChatMessage]] = relationship(
+        back_populates="session",
+        order_by="(ChatMessage.timestamp, ChatMessage.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    def __repr__(self) -> str:
+        return f"<ChatSession {self.id} {self.title!r}>"
+
+    @staticmethod
+    def select_recent() -> Select[tuple[ChatSession]]:
+        """Most recently active first."""
+        return select(ChatSession).order_by(ChatSession.updated_at.desc(), ChatSession.id)
+
+
+class ChatMessage(db.Model):
+    """One message. Assistant messages carry provider, model, usage, cost and timings."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        Index("ix_chat_messages_session_id_timestamp", "session_id", "timestamp"),
+        Index("ix_chat_messages_timestamp", "timestamp"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("chat_sessions.id", ondelete="CASCADE")
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=MessageStatus.COMPLETE)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    provider: Mapped[str | None] = mapped_column(String(80))
+    model: Mapped[str | None] = mapped_column(String(200))
+    persona: Mapped[str | None] = mapped_column(String(80))
+    # {"prompt": int, "completion": int, "total": int, "estimated": bool}
+    token_usage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 8))
+    ttft_ms: Mapped[int | None] = mapped_column(Integer)
+    total_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    # While streaming: the producer refreshes heartbeat_at; a stale one means it died.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by Stop (possibly in another worker); the producer polls it.
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+    session: Mapped[ChatSession] = relationship(back_populates="messages")
+
+    def __repr__(self) -> str:
+        return f"<ChatMessage {self.id} {self.role} {self.status}>"
+
+    @staticmethod
+    def select_for_session(session_id: uuid.UUID) -> Select[tuple[ChatMessage]]:
+        return (
+            select(ChatMessage)
+            .where(ChatMessage.session_id == session_id)
+            .order_by(ChatMessage.timestamp, ChatMessage.id)
+        )

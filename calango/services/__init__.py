@@ -1,0 +1,1 @@
+"""Use cases: each function owns the transaction of what it does."""

@@ -1,0 +1,135 @@
+"""HTTP-wide behaviour: security headers, error pages, health check, schema check."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from calango.extensions import db
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def _error_page(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _schema_gate() -> Any:
+    """Once per process, before the first real request: refuse to serve an old schema and
+    mark answers a dead process left ``streaming``. Nothing touches the database at import."""
+    if request.endpoint in (None, "static", "healthz"):
+        return None
+    if current_app.extensions.get("calango_schema_ok"):
+        return None
+    from calango.schema import pending_upgrade
+
+    try:
+        behind = pending_upgrade()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("database unreachable")
+        return _error_page(
+            503,
+            _("Database unavailable"),
+            _("Calango cannot reach its database. Check DATABASE_URL and that the server runs."),
+        )
+    if behind:
+        return _error_page(
+            503,
+            _("Database needs an upgrade"),
+            _(
+                "The database schema is older than this version of Calango. Stop Calango, run "
+                "“flask db upgrade” in its folder, and start it again."
+            ),
+        )
+    current_app.extensions["calango_schema_ok"] = True
+    from calango.services.generation import mark_abandoned_streams
+
+    mark_abandoned_streams()
+    return None
+
+
+def init_web(app: Flask) -> None:
+    """Register headers, error handlers, ``/healthz`` and the template context."""
+    app.after_request(_security_headers)
+    app.before_request(_schema_gate)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        try:
+            db.session.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            db.session.rollback()
+            return jsonify(status="error", database="error"), 503
+        return jsonify(status="ok", database="ok"), 200
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+        return _error_page(
+            400,
+            _("Form expired"),
+            _(
+                "The form was missing its security token or it expired. Go back, reload the "
+                "page and submit again; nothing was changed."
+            ),
+        )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge) -> tuple[str, int]:
+        return _error_page(
+            413,
+            _("Too large"),
+            _("What you sent is larger than this server accepts. Nothing was saved."),
+        )
+
+    @app.errorhandler(404)
+    def not_found(exc: HTTPException) -> tuple[str, int]:
+        return _error_page(
+            404, _("Not found"), _("There is nothing here. It may have been deleted.")
+        )
+
+    @app.errorhandler(405)
+    def not_allowed(exc: HTTPException) -> tuple[str, int]:
+        return _error_page(405, _("Not allowed"), _("This address does not accept that request."))
+
+    @app.errorhandler(500)
+    def server_error(exc: Exception) -> tuple[str, int]:
+        db.session.rollback()
+        return _error_page(
+            500,
+            _("Something went wrong"),
+            _(
+                "Calango hit an unexpected error. Nothing you saved before was lost; the details "
+                "are in the server log."
+            ),
+        )
+
+    @app.context_processor
+    def layout_context() -> dict[str, Any]:
+        from calango.services.preferences import saved_theme
+        from calango.themes import THEMES
+
+        if "calango_theme" not in g:
+            g.calango_theme = saved_theme()
+        return {"current_theme": g.calango_theme, "THEMES": THEMES}

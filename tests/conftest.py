@@ -1,0 +1,281 @@
+"""Shared fixtures.
+
+Every test that uses ``app`` runs once on SQLite and once on PostgreSQL. The PostgreSQL run
+needs ``CALANGO_TEST_DATABASE_URL`` (a server URL we may create databases on); without it
+those runs are skipped, and ``CALANGO_FAIL_ON_SKIP=1`` (set by CI) turns any skip into a
+failure. Each backend gets a fresh database per test run, built with ``flask db upgrade``;
+after each test every table is reset to the freshly migrated contents.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, insert, inspect, text
+from sqlalchemy.engine import URL, make_url
+from werkzeug.serving import make_server
+
+from calango import create_app
+from calango.extensions import db
+from config import TestConfig
+
+BACKENDS = ("sqlite", "postgresql")
+PG_ENV = "CALANGO_TEST_DATABASE_URL"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass
+class PreparedDatabase:
+    """A migrated database and the rows it held right after ``flask db upgrade``."""
+
+    url: str
+    snapshot: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _pg_admin_url() -> URL | None:
+    raw = os.environ.get(PG_ENV, "").strip()
+    if not raw:
+        return None
+    from config import normalize_database_url
+
+    return make_url(normalize_database_url(raw))
+
+
+def _migrate(url: str, home: Path) -> dict[str, list[dict[str, Any]]]:
+    from flask_migrate import upgrade
+
+    app = create_app(TestConfig(url, home=str(home)))
+    with app.app_context():
+        upgrade()
+        snapshot: dict[str, list[dict[str, Any]]] = {}
+        for table in db.metadata.sorted_tables:
+            rows = db.session.execute(table.select()).mappings().all()
+            snapshot[table.name] = [dict(r) for r in rows]
+        db.session.remove()
+        db.engine.dispose()
+    return snapshot
+
+
+@pytest.fixture(scope="session")
+def prepared_databases(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, PreparedDatabase]]:
+    """Lazily created per-backend databases, dropped at the end of the run."""
+    created: dict[str, PreparedDatabase] = {}
+    cleanups: list[Any] = []
+
+    class Lazy(dict):  # type: ignore[type-arg]
+        def __missing__(self, backend: str) -> PreparedDatabase:
+            home = tmp_path_factory.mktemp(f"home-{backend}")
+            if backend == "sqlite":
+                url = f"sqlite:///{home / 'calango-test.db'}"
+            else:
+                admin = _pg_admin_url()
+                if admin is None:
+                    pytest.skip(f"PostgreSQL: {PG_ENV} is not set")
+                name = f"calango_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+                engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+                with engine.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                engine.dispose()
+                url = admin.set(database=name).render_as_string(hide_password=False)
+
+                def drop(name: str = name) -> None:
+                    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+                    with engine.connect() as conn:
+                        conn.execute(
+                            text(
+                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = :n AND pid <> pg_backend_pid()"
+                            ),
+                            {"n": name},
+                        )
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                    engine.dispose()
+
+                cleanups.append(drop)
+            prepared = PreparedDatabase(url=url, snapshot=_migrate(url, home))
+            self[backend] = prepared
+            created[backend] = prepared
+            return prepared
+
+    yield Lazy()
+    for cleanup in cleanups:
+        cleanup()
+
+
+def reset_database(app: Flask, snapshot: dict[str, list[dict[str, Any]]]) -> None:
+    """Put every table back to its freshly migrated contents."""
+    with app.app_context():
+        db.session.remove()
+        tables = list(reversed(db.metadata.sorted_tables))
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+            for table in reversed(tables):
+                rows = snapshot.get(table.name)
+                if rows:
+                    conn.execute(insert(table), rows)
+        db.engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend of this test run: ``sqlite`` or ``postgresql``."""
+    return str(request.param)
+
+
+@pytest.fixture
+def app_config(
+    backend: str, prepared_databases: dict[str, PreparedDatabase], tmp_path: Path
+) -> TestConfig:
+    """The TestConfig for this test; tests may change attributes before ``app`` is built."""
+    prepared = prepared_databases[backend]
+    return TestConfig(prepared.url, home=str(tmp_path))
+
+
+@pytest.fixture
+def app(
+    app_config: TestConfig, backend: str, prepared_databases: dict[str, PreparedDatabase]
+) -> Iterator[Flask]:
+    """A Calango app on a freshly reset database of the current backend."""
+    application = create_app(app_config)
+    yield application
+    from calango.services.generation import wait_for_generations
+
+    wait_for_generations(application, timeout=10)
+    reset_database(application, prepared_databases[backend].snapshot)
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    """An active application context, for tests that use models directly."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+def csrf_token_from(client: FlaskClient, path: str = "/chats/") -> str:
+    """Fetch a page and return the CSRF token the layout carries in its meta tag."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert match, "page has no csrf-token meta tag"
+    return match.group(1)
+
+
+@pytest.fixture
+def csrf(client: FlaskClient) -> str:
+    """A valid CSRF token for ``client``'s session."""
+    return csrf_token_from(client)
+
+
+@pytest.fixture
+def table_names(app_ctx: Flask) -> set[str]:
+    return set(inspect(db.engine).get_table_names())
+
+
+# --- a real HTTP server for browser and concurrency tests -------------------------------
+
+
+class LiveServer:
+    """The app served by werkzeug in a thread on 127.0.0.1 and a free port."""
+
+    def __init__(self, app: Flask) -> None:
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+# --- the fake provider ----------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[Any]:
+    """A protocol-level fake OpenAI/Anthropic server on 127.0.0.1 (see tests/fakes)."""
+    from tests.fakes.provider_server import FakeProviderServer
+
+    server = FakeProviderServer().start()
+    yield server
+    server.stop()
+
+
+# --- Playwright with Debian's Chromium ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("browser: /usr/bin/chromium is not installed (apt-get install chromium)")
+    return {
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+# --- CI: a skipped test is a failed test ------------------------------------------------
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("CALANGO_FAIL_ON_SKIP") == "1" and _skipped:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if os.environ.get("CALANGO_FAIL_ON_SKIP") == "1" and _skipped:
+        terminalreporter.write_line(
+            f"CALANGO_FAIL_ON_SKIP: {len(_skipped)} test(s) skipped (PostgreSQL or browser "
+            "tests must run in CI); failing the run.",
+            red=True,
+        )
