@@ -1,4 +1,4 @@
-"""The settings blueprint."""
+"""The settings blueprint: appearance and language, providers, configuration import/export."""
 
 from flask import Blueprint
 
