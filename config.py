@@ -100,6 +100,8 @@ class BaseConfig:
         self.MAX_CONTENT_LENGTH = _int_env("CALANGO_MAX_UPLOAD_BYTES", 16 * 1024 * 1024)
         self.PROVIDER_CONNECT_TIMEOUT = float(os.environ.get("CALANGO_CONNECT_TIMEOUT", "10"))
         self.PROVIDER_READ_TIMEOUT = float(os.environ.get("CALANGO_READ_TIMEOUT", "120"))
+        self.PROVIDER_MAX_RETRIES = _int_env("CALANGO_PROVIDER_RETRIES", 2)
+        self.STREAM_LEASE_SECONDS = _int_env("CALANGO_STREAM_LEASE_SECONDS", 30)
         self.LOG_LEVEL = os.environ.get("CALANGO_LOG_LEVEL", "INFO").upper()
 
 
@@ -177,6 +179,7 @@ class ServerConfig(BaseConfig):
 class TestConfig(BaseConfig):
     """Used by the test suite: the database URL is given by the fixtures."""
 
+    __test__ = False  # not a pytest test class
     MODE = "DESKTOP"
     TESTING = True
     WTF_CSRF_ENABLED = True

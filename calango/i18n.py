@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, format_datetime, format_decimal, get_locale
 from flask_babel import format_currency as _format_currency
 
@@ -22,6 +22,8 @@ def select_locale() -> str:
         saved = g.calango_language = saved_language() or ""
     if saved in current_app.config["LANGUAGES"]:
         return saved
+    if not has_request_context():  # CLI commands and background work: no browser to ask
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     match = request.accept_languages.best_match(
         ["pt_BR", "pt-BR", "pt", "en"], default=current_app.config["BABEL_DEFAULT_LOCALE"]
     )

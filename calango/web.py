@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from calango.extensions import db
 
@@ -72,8 +72,11 @@ def _schema_gate() -> Any:
 
 def init_web(app: Flask) -> None:
     """Register headers, error handlers, ``/healthz`` and the template context."""
+    from calango.rendering import render_markdown
+
     app.after_request(_security_headers)
     app.before_request(_schema_gate)
+    app.jinja_env.filters["markdown"] = render_markdown
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
@@ -105,8 +108,10 @@ def init_web(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(exc: HTTPException) -> tuple[str, int]:
+        # Our own aborts carry a translated description; werkzeug's default one is English.
+        custom = exc.description if exc.description != NotFound.description else None
         return _error_page(
-            404, _("Not found"), _("There is nothing here. It may have been deleted.")
+            404, _("Not found"), custom or _("There is nothing here. It may have been deleted.")
         )
 
     @app.errorhandler(405)

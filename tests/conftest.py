@@ -160,6 +160,14 @@ def app(
     reset_database(application, prepared_databases[backend].snapshot)
 
 
+@pytest.fixture(autouse=True)
+def _push_request_context() -> None:
+    """Replace pytest-flask's: it keeps one request context open for the whole test, so every
+    test-client request would share one app context and one database session (stale reads).
+    Here each request gets its own, as in production; tests use ``app_ctx`` when they need one.
+    """
+
+
 @pytest.fixture
 def app_ctx(app: Flask) -> Iterator[Flask]:
     """An active application context, for tests that use models directly."""
@@ -236,6 +244,12 @@ def fake_provider() -> Iterator[Any]:
 
 
 # --- Playwright with Debian's Chromium ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def base_url() -> str | None:
+    """Tests pass full URLs (the live server's port changes); replaces pytest-base-url's."""
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,224 @@
-"""Chat pages."""
+"""Chat pages: the conversation, sending, following an answer as it streams, Stop, rename,
+delete. Every form works without JavaScript; the script in static/js/chat.js only makes it
+nicer (send without reload, live tokens)."""
 
 from __future__ import annotations
 
-from flask import render_template
+import json
+import uuid
+from collections.abc import Iterator
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
 
 from calango.chats import bp
+from calango.chats.forms import ConfirmForm, MessageForm, RenameForm
+from calango.extensions import db
+from calango.models import ChatMessage, ChatSession, MessageStatus, Provider
+from calango.services import chat as chat_service
+from calango.services.generation import request_stop
+from calango.services.streams import Delta, Done, Keepalive, follow_answer
+
+SIDEBAR_PAGE_SIZE = 30
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _session_or_404(chat_id: uuid.UUID) -> ChatSession:
+    return db.get_or_404(
+        ChatSession, chat_id, description=_("This chat does not exist or was deleted.")
+    )
+
+
+def _message_or_404(chat_id: uuid.UUID, message_id: int) -> ChatMessage:
+    message = db.session.get(ChatMessage, message_id)
+    if message is None or message.session_id != chat_id:
+        abort(404, description=_("This message does not exist or was deleted."))
+    return message
+
+
+def _sidebar() -> object:
+    return db.paginate(
+        ChatSession.select_recent(),
+        page=request.args.get("page", 1, type=int),
+        per_page=SIDEBAR_PAGE_SIZE,
+        error_out=False,
+    )
+
+
+def _first_run_offers() -> list[object]:
+    try:
+        from calango.services.providers import first_run_offers
+    except ImportError:  # pragma: no cover - providers page not installed
+        return []
+    return list(first_run_offers())
+
+
+def render_chat(
+    session: ChatSession | None,
+    form: MessageForm | None = None,
+    error: chat_service.ChatInputError | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The chat page: sidebar, conversation and composer (also used by ``/``)."""
+    options = chat_service.composer_options()
+    form = form or MessageForm(formdata=None)
+    form.offer(options, chat_service.composer_choice(session, options))
+    messages = (
+        list(db.session.scalars(ChatMessage.select_for_session(session.id))) if session else []
+    )
+    has_providers = bool(options.providers) or (
+        db.session.scalar(Provider.select_all().limit(1)) is not None
+    )
+    page = render_template(
+        "chats/chat.html",
+        session=session,
+        messages=messages,
+        form=form,
+        error=error,
+        options=options,
+        sidebar=_sidebar(),
+        has_providers=has_providers,
+        offers=[] if has_providers else _first_run_offers(),
+        providers_url=chat_service.provider_link()[0],
+        streaming=any(m.status == MessageStatus.STREAMING for m in messages),
+    )
+    return page, status
 
 
 @bp.get("/")
-def index() -> str:
-    return render_template("chats/index.html")
+def index() -> tuple[str, int]:
+    return render_chat(None)
+
+
+@bp.get("/<uuid:chat_id>")
+def show(chat_id: uuid.UUID) -> tuple[str, int]:
+    return render_chat(_session_or_404(chat_id))
+
+
+@bp.post("/messages", defaults={"chat_id": None})
+@bp.post("/<uuid:chat_id>/messages")
+def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Response, int]:
+    """Send a message. With the script: JSON with the new bubbles. Without: wait for the
+    answer, then redirect to the chat (post/redirect/get)."""
+    form = MessageForm()
+    session = _session_or_404(chat_id) if chat_id is not None else None
+    try:
+        result = chat_service.send_message(
+            chat_id,
+            form.content.data or "",
+            form.provider.data or "",
+            form.model.data or "",
+            form.persona.data or "",
+        )
+    except chat_service.ChatInputError as exc:
+        if _wants_json():
+            link = {"url": exc.link[0], "label": exc.link[1]} if exc.link else None
+            return jsonify(error=exc.message, link=link), exc.status
+        return render_chat(session, form, error=exc, status=exc.status)
+
+    chat_url = url_for("chats.show", chat_id=result.session.id)
+    if _wants_json():
+        return jsonify(
+            chat_url=chat_url,
+            chat_id=str(result.session.id),
+            title=result.session.title,
+            new_chat=chat_id is None,
+            html=render_template(
+                "chats/_exchange.html",
+                messages=[result.user_message, result.assistant_message],
+            ),
+        ), 201
+    thread = result.generation.thread
+    if thread is not None:
+        thread.join(current_app.config["PROVIDER_READ_TIMEOUT"] + 5)
+    return redirect(f"{chat_url}#m-{result.assistant_message.id}", code=303)
+
+
+@bp.get("/<uuid:chat_id>/messages/<int:message_id>/stream")
+def stream(chat_id: uuid.UUID, message_id: int) -> Response:
+    """Server-Sent Events: the answer's text from the client's offset on, then ``done`` with
+    the finished message. Never starts a generation (EventSource reconnects with GET)."""
+    _message_or_404(chat_id, message_id)
+    offset = request.headers.get("Last-Event-ID", type=int)
+    if offset is None:
+        offset = request.args.get("offset", 0, type=int)
+    offset = max(offset or 0, 0)
+    db.session.close()
+
+    def events() -> Iterator[str]:
+        yield "retry: 1500\n\n"
+        for event in follow_answer(message_id, offset):
+            if isinstance(event, Delta):
+                yield f"id: {event.offset}\ndata: {json.dumps({'text': event.text})}\n\n"
+            elif isinstance(event, Keepalive):
+                yield ": keepalive\n\n"
+            elif isinstance(event, Done):
+                message = db.session.get(ChatMessage, message_id)
+                html = (
+                    render_template("chats/_exchange.html", messages=[message]) if message else ""
+                )
+                db.session.close()
+                payload = json.dumps({"status": event.status, "html": html})
+                yield f"event: done\ndata: {payload}\n\n"
+                return
+
+    return Response(
+        stream_with_context(events()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@bp.post("/<uuid:chat_id>/messages/<int:message_id>/stop")
+def stop(chat_id: uuid.UUID, message_id: int) -> BaseResponse | tuple[Response, int]:
+    ConfirmForm()  # CSRF is checked globally; the form documents what is posted
+    _message_or_404(chat_id, message_id)
+    stopped = request_stop(message_id)
+    if _wants_json():
+        return jsonify(stopped=stopped), 200
+    if not stopped:
+        flash(_("The answer had already finished."), "info")
+    return redirect(url_for("chats.show", chat_id=chat_id, _anchor=f"m-{message_id}"), code=303)
+
+
+@bp.route("/<uuid:chat_id>/rename", methods=["GET", "POST"])
+def rename(chat_id: uuid.UUID) -> BaseResponse | str:
+    session = _session_or_404(chat_id)
+    form = RenameForm(obj=session)
+    if form.validate_on_submit():
+        chat_service.rename_session(session, form.title.data or "")
+        flash(_("Chat renamed to “%(title)s”.", title=session.title), "success")
+        return redirect(url_for("chats.show", chat_id=chat_id), code=303)
+    return render_template("chats/rename.html", session=session, form=form, sidebar=_sidebar())
+
+
+@bp.route("/<uuid:chat_id>/delete", methods=["GET", "POST"])
+def delete(chat_id: uuid.UUID) -> BaseResponse | str:
+    session = _session_or_404(chat_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        title = session.title
+        chat_service.delete_session(session)
+        flash(_("Deleted the chat “%(title)s”.", title=title), "success")
+        return redirect(url_for("chats.index"), code=303)
+    count = db.session.scalar(
+        db.select(db.func.count()).select_from(ChatMessage).where(ChatMessage.session_id == chat_id)
+    )
+    return render_template(
+        "chats/delete.html", session=session, form=form, count=count or 0, sidebar=_sidebar()
+    )

@@ -1,0 +1,59 @@
+"""Forms for the chat pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from calango.services.chat import ComposerChoice, ComposerOptions
+
+TITLE_MAX = 200
+
+
+class MessageForm(FlaskForm):
+    """The composer. Emptiness, length, provider and model are checked by the chat service,
+    which knows the limits and says what to fix; the form only carries the values."""
+
+    provider = SelectField(_l("Provider"), validate_choice=False)
+    model = SelectField(_l("Model"), validate_choice=False)
+    persona = SelectField(_l("Persona"), validate_choice=False)
+    content = TextAreaField(
+        _l("Message"),
+        render_kw={
+            "rows": 3,
+            "placeholder": _l("Ask anything… (Enter sends, Shift+Enter adds a line)"),
+        },
+    )
+    submit = SubmitField(_l("Send"))
+
+    def offer(self, options: ComposerOptions, choice: ComposerChoice) -> None:
+        """Fill the selects from what is configured and preselect ``choice``."""
+        self.provider.choices = [(p.name, p.name) for p in options.providers]
+        # Grouped by provider: the script shows only the chosen provider's group.
+        self.model.choices = {p.name: [(m, m) for m in p.models] for p in options.providers}
+        self.persona.choices = [(p.name, p.name) for p in options.personas]
+        if not self.is_submitted():
+            self.provider.data = choice.provider
+            self.model.data = choice.model
+            self.persona.data = choice.persona
+
+
+class RenameForm(FlaskForm):
+    title = StringField(
+        _l("Title"),
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[
+            DataRequired(_l("Give the chat a title.")),
+            Length(max=TITLE_MAX, message=_l("Keep the title to %(max)d characters or fewer.")),
+        ],
+        render_kw={"maxlength": TITLE_MAX, "autocomplete": "off"},
+    )
+    submit = SubmitField(_l("Rename"))
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form: CSRF token and a submit button (delete, stop)."""
+
+    submit = SubmitField(_l("Confirm"))

@@ -1,0 +1,67 @@
+"""Provider adapters: (provider settings, model, messages) → a stream of events.
+
+A pure library: it knows nothing about Flask or the database, so it can be tested against
+the fake provider alone (tests/fakes/provider_server.py).
+"""
+
+from calango.llm.context import context_window, estimate_tokens, trim_to_budget
+from calango.llm.errors import (
+    AuthError,
+    BadRequestError,
+    ConnectionLostError,
+    NotFoundError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+)
+from calango.llm.pricing import Price, compute_cost, find_price
+from calango.llm.providers import (
+    ENV_KEYS,
+    PRESETS,
+    ProviderSettings,
+    env_key_names,
+    is_local,
+    provider_family,
+    resolve_api_key,
+)
+from calango.llm.streaming import (
+    ChatStream,
+    Event,
+    Finish,
+    TextDelta,
+    Usage,
+    list_models,
+    open_chat_stream,
+)
+
+__all__ = [
+    "ENV_KEYS",
+    "PRESETS",
+    "AuthError",
+    "BadRequestError",
+    "ChatStream",
+    "ConnectionLostError",
+    "Event",
+    "Finish",
+    "NotFoundError",
+    "Price",
+    "ProviderError",
+    "ProviderSettings",
+    "ProviderTimeoutError",
+    "RateLimitError",
+    "ServerError",
+    "TextDelta",
+    "Usage",
+    "compute_cost",
+    "context_window",
+    "env_key_names",
+    "estimate_tokens",
+    "find_price",
+    "is_local",
+    "list_models",
+    "open_chat_stream",
+    "provider_family",
+    "resolve_api_key",
+    "trim_to_budget",
+]

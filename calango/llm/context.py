@@ -1,0 +1,97 @@
+"""Token estimates, context windows, and trimming a conversation to fit."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+DEFAULT_CONTEXT_WINDOW = 32768
+
+# Longest matching prefix wins (matched against the model id lowercased, with any
+# "vendor/" prefix of routers such as OpenRouter removed).
+_WINDOWS: dict[str, int] = {
+    "gpt-3.5": 16385,
+    "gpt-4": 8192,
+    "gpt-4-32k": 32768,
+    "gpt-4-turbo": 128000,
+    "gpt-4o": 128000,
+    "gpt-4.1": 1047576,
+    "gpt-4.5": 128000,
+    "gpt-5": 400000,
+    "o1": 200000,
+    "o3": 200000,
+    "o4": 200000,
+    "claude": 200000,
+    "gemini": 1000000,
+    "gemini-1.0": 32768,
+    "gemini-pro": 32768,
+    "gemma": 8192,
+    "gemma2": 8192,
+    "gemma3": 128000,
+    "llama3": 8192,
+    "llama-3": 8192,
+    "llama3.1": 128000,
+    "llama3.2": 128000,
+    "llama3.3": 128000,
+    "llama-3.1": 128000,
+    "llama-3.2": 128000,
+    "llama-3.3": 128000,
+    "llama-4": 131072,
+    "mistral": 32768,
+    "mixtral": 32768,
+    "qwen": 32768,
+    "qwen2.5": 128000,
+    "qwen3": 128000,
+    "deepseek": 128000,
+    "grok": 131072,
+}
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count: one token per four characters, at least 1 for non-empty text."""
+    if not text:
+        return 0
+    return max(1, math.ceil(len(text) / 4))
+
+
+def context_window(model: str) -> int:
+    """The model's context window in tokens, from a small table; 32768 when unknown."""
+    name = (model or "").lower().strip()
+    name = name.rsplit("/", 1)[-1]  # "openai/gpt-4o", "models/gemini-2.5-pro"
+    best = ""
+    for prefix in _WINDOWS:
+        if name.startswith(prefix) and len(prefix) > len(best):
+            best = prefix
+    return _WINDOWS[best] if best else DEFAULT_CONTEXT_WINDOW
+
+
+def _message_tokens(message: dict[str, Any]) -> int:
+    return estimate_tokens(str(message.get("content") or ""))
+
+
+def trim_to_budget(messages: list[dict[str, Any]], budget_tokens: int) -> list[dict[str, Any]]:
+    """Drop the oldest non-system messages until the estimated total fits ``budget_tokens``.
+
+    Leading system messages and the last message are always kept (so the result may still
+    exceed a tiny budget, and is never empty when the input is not); order is preserved.
+    """
+    if not messages:
+        return []
+    lead = 0
+    while lead < len(messages) - 1 and messages[lead].get("role") == "system":
+        lead += 1
+    head, middle, last = messages[:lead], list(messages[lead:-1]), messages[-1]
+    fixed = sum(_message_tokens(m) for m in head) + _message_tokens(last)
+    sizes = [_message_tokens(m) for m in middle]
+    total = fixed + sum(sizes)
+    start = 0
+    while start < len(middle) and total > budget_tokens:
+        total -= sizes[start]
+        start += 1
+    kept = middle[start:]
+    if start:
+        # An answer makes no sense without its question (and Anthropic wants a user turn
+        # first): once trimming, don't start the history on an assistant message.
+        while kept and kept[0].get("role") == "assistant":
+            kept = kept[1:]
+    return [*head, *kept, last]

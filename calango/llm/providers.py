@@ -1,0 +1,157 @@
+"""Provider settings, presets, and where API keys come from."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+KINDS = ("openai", "anthropic", "gemini")
+GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
+LOCAL_PLACEHOLDER_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Everything needed to call one provider; built by the caller, never from Flask here."""
+
+    name: str
+    kind: str  # "openai" | "anthropic" | "gemini"
+    base_url: str | None
+    api_key: str | None
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    max_retries: int = 2
+
+    def __repr__(self) -> str:  # keep the key out of logs and tracebacks
+        key = "set" if self.api_key else None
+        return (
+            f"ProviderSettings(name={self.name!r}, kind={self.kind!r}, "
+            f"base_url={self.base_url!r}, api_key={key!r}, connect_timeout="
+            f"{self.connect_timeout!r}, read_timeout={self.read_timeout!r}, "
+            f"max_retries={self.max_retries!r})"
+        )
+
+
+ENV_KEYS: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "groq": ("GROQ_API_KEY",),
+    "openrouter": ("OPENROUTER_API_KEY",),
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "openai": {"label": "OpenAI", "kind": "openai", "base_url": None, "local": False},
+    "anthropic": {"label": "Anthropic", "kind": "anthropic", "base_url": None, "local": False},
+    "gemini": {"label": "Google Gemini", "kind": "gemini", "base_url": None, "local": False},
+    "groq": {
+        "label": "Groq",
+        "kind": "openai",
+        "base_url": "https://api.groq.com/openai/v1",
+        "local": False,
+    },
+    "openrouter": {
+        "label": "OpenRouter",
+        "kind": "openai",
+        "base_url": "https://openrouter.ai/api/v1",
+        "local": False,
+    },
+    "ollama": {
+        "label": "Ollama (local)",
+        "kind": "openai",
+        "base_url": "http://localhost:11434/v1",
+        "local": True,
+    },
+    "lmstudio": {
+        "label": "LM Studio (local)",
+        "kind": "openai",
+        "base_url": "http://localhost:1234/v1",
+        "local": True,
+    },
+}
+for _name, _preset in PRESETS.items():
+    _preset["env"] = () if _preset["local"] else ENV_KEYS.get(_name, ())
+
+# Hosts of the hosted APIs, to recognise a provider whatever the user named it.
+_HOSTS = {
+    "api.openai.com": "openai",
+    "api.anthropic.com": "anthropic",
+    "generativelanguage.googleapis.com": "gemini",
+    "api.groq.com": "groq",
+    "openrouter.ai": "openrouter",
+}
+
+
+def _host(base_url: str | None) -> str:
+    if not base_url:
+        return ""
+    url = base_url if "//" in base_url else f"//{base_url}"
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def provider_family(name: str, kind: str, base_url: str | None) -> str | None:
+    """Which hosted service this is (a key of ``ENV_KEYS``), guessed from the provider's
+    name, then its base URL's host, then its kind; ``None`` when nothing matches."""
+    lowered = (name or "").lower()
+    for family in ENV_KEYS:
+        if family in lowered:
+            return family
+    if lowered and "google" in lowered:
+        return "gemini"
+    host = _host(base_url)
+    for known, family in _HOSTS.items():
+        if host == known or host.endswith("." + known):
+            return family
+    if base_url and host:
+        return None  # a custom endpoint: its kind says nothing about whose key it takes
+    return kind if kind in ENV_KEYS else None
+
+
+def env_key_names(name: str, kind: str, base_url: str | None) -> tuple[str, ...]:
+    """Environment variables that may hold this provider's API key, in order of preference."""
+    family = provider_family(name, kind, base_url)
+    return ENV_KEYS.get(family, ()) if family else ()
+
+
+def is_local(base_url: str | None) -> bool:
+    """Whether ``base_url`` points at this machine or a private network (no key needed)."""
+    host = _host(base_url)
+    if not host:
+        return False
+    if host in ("localhost", "host.docker.internal") or host.endswith((".local", ".localhost")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_private or address.is_unspecified
+
+
+def resolve_api_key(
+    name: str,
+    kind: str,
+    base_url: str | None,
+    stored: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> str | None:
+    """The key to use: the stored one, else the first set environment variable, else a
+    placeholder for local servers (which ignore keys), else ``None``."""
+    if stored and stored.strip():
+        return stored.strip()
+    env = os.environ if environ is None else environ
+    for var in env_key_names(name, kind, base_url):
+        value = env.get(var, "").strip()
+        if value:
+            return value
+    if is_local(base_url):
+        return LOCAL_PLACEHOLDER_KEY
+    return None

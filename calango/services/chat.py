@@ -1,0 +1,305 @@
+"""Chat use cases: send a message, rename and delete chats, what the composer offers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import format_number, get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from calango.encryption import KeyDecryptionError
+from calango.extensions import db
+from calango.llm import (
+    ProviderSettings,
+    context_window,
+    env_key_names,
+    find_price,
+    resolve_api_key,
+    trim_to_budget,
+)
+from calango.models import (
+    DEFAULT_PERSONA_NAME,
+    ChatMessage,
+    ChatSession,
+    MessageStatus,
+    Persona,
+    Provider,
+)
+from calango.models.types import utcnow
+from calango.services.generation import (
+    Generation,
+    GenerationRequest,
+    request_stop,
+    start_generation,
+)
+from calango.services.preferences import last_chat_choice, remember_chat_choice
+
+TITLE_LENGTH = 50
+
+
+class ChatInputError(Exception):
+    """The message cannot be sent; ``message`` is translated and safe to show."""
+
+    def __init__(self, message: str, status: int = 400, link: tuple[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.link = link  # (url, label) where the user can fix it
+
+
+@dataclass
+class ComposerChoice:
+    """What the composer preselects."""
+
+    provider: str = ""
+    model: str = ""
+    persona: str = ""
+
+
+@dataclass
+class SendResult:
+    session: ChatSession
+    user_message: ChatMessage
+    assistant_message: ChatMessage
+    generation: Generation
+
+
+@dataclass
+class ComposerOptions:
+    """Providers (enabled, with models) and personas offered by the composer."""
+
+    providers: list[Provider] = field(default_factory=list)
+    personas: list[Persona] = field(default_factory=list)
+
+    def model_choices(self) -> dict[str, list[tuple[str, str]]]:
+        return {p.name: [(m, m) for m in p.models] for p in self.providers}
+
+
+def title_from(text: str) -> str:
+    """A chat title from its first message: the first non-empty line, ~50 characters."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    if len(line) <= TITLE_LENGTH:
+        return line
+    cut = line[:TITLE_LENGTH].rsplit(" ", 1)[0] if " " in line[:TITLE_LENGTH] else line
+    return cut[:TITLE_LENGTH].rstrip(" ,.;:") + "…"
+
+
+def composer_options() -> ComposerOptions:
+    providers = [p for p in db.session.scalars(Provider.select_enabled()) if p.models]
+    personas = list(db.session.scalars(Persona.select_all()))
+    return ComposerOptions(providers=providers, personas=personas)
+
+
+def composer_choice(session: ChatSession | None, options: ComposerOptions) -> ComposerChoice:
+    """A reopened chat preselects its last provider/model/persona; a new chat the last used."""
+    wanted: dict[str, Any] = {}
+    if session is not None:
+        last = db.session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.session_id == session.id, ChatMessage.role == "assistant")
+            .order_by(ChatMessage.timestamp.desc(), ChatMessage.id.desc())
+            .limit(1)
+        ).first()
+        if last is not None:
+            wanted = {"provider": last.provider, "model": last.model, "persona": last.persona}
+        elif session.persona:
+            wanted = {"persona": session.persona}
+    if not wanted:
+        wanted = last_chat_choice()
+    choice = ComposerChoice()
+    by_name = {p.name: p for p in options.providers}
+    provider = by_name.get(wanted.get("provider") or "") or (
+        options.providers[0] if options.providers else None
+    )
+    if provider is not None:
+        choice.provider = provider.name
+        model = wanted.get("model")
+        choice.model = model if model in provider.models else provider.models[0]
+    persona_names = [p.name for p in options.personas]
+    persona = wanted.get("persona")
+    if persona in persona_names:
+        choice.persona = persona
+    elif DEFAULT_PERSONA_NAME in persona_names:
+        choice.persona = DEFAULT_PERSONA_NAME
+    return choice
+
+
+def provider_link() -> tuple[str, str]:
+    """Where providers are set up: (url, label)."""
+    endpoint = "settings.providers"
+    if endpoint not in current_app.view_functions:
+        return url_for("settings.index"), _("Settings")
+    return url_for(endpoint), _("Settings → Providers")
+
+
+def _resolve_provider(name: str, model: str) -> tuple[Provider, ProviderSettings]:
+    provider = db.session.scalars(select(Provider).where(Provider.name == name)).first()
+    if provider is None:
+        raise ChatInputError(
+            _("The provider “%(name)s” no longer exists. Pick another one.", name=name),
+            link=provider_link(),
+        )
+    if not provider.enabled:
+        raise ChatInputError(
+            _("The provider “%(name)s” is disabled. Enable it or pick another one.", name=name),
+            link=provider_link(),
+        )
+    if model not in provider.models:
+        raise ChatInputError(
+            _(
+                "The model “%(model)s” is not offered by “%(name)s” any more. Pick another "
+                "model or add it to the provider.",
+                model=model,
+                name=name,
+            ),
+            link=provider_link(),
+        )
+    try:
+        stored = provider.get_api_key()
+    except KeyDecryptionError as exc:
+        raise ChatInputError(str(exc), link=provider_link()) from None
+    api_key = resolve_api_key(provider.name, provider.kind, provider.base_url, stored)
+    if not api_key:
+        env = " / ".join(env_key_names(provider.name, provider.kind, provider.base_url))
+        raise ChatInputError(
+            _(
+                "The provider “%(name)s” has no API key. Add one in Settings → Providers%(env)s.",
+                name=provider.name,
+                env=(_(" or set %(vars)s", vars=env) if env else ""),
+            ),
+            link=provider_link(),
+        )
+    config = current_app.config
+    settings = ProviderSettings(
+        name=provider.name,
+        kind=provider.kind,
+        base_url=provider.base_url,
+        api_key=api_key,
+        connect_timeout=config["PROVIDER_CONNECT_TIMEOUT"],
+        read_timeout=config["PROVIDER_READ_TIMEOUT"],
+        max_retries=config["PROVIDER_MAX_RETRIES"],
+    )
+    return provider, settings
+
+
+def build_context(
+    session: ChatSession | None, persona_prompt: str | None, new_text: str, model: str
+) -> list[dict[str, str]]:
+    """System prompt, earlier messages in order (only the text they hold), the new message;
+    trimmed oldest-first to the model's context budget."""
+    messages: list[dict[str, str]] = []
+    if persona_prompt:
+        messages.append({"role": "system", "content": persona_prompt})
+    if session is not None:
+        history = db.session.scalars(ChatMessage.select_for_session(session.id))
+        for message in history:
+            if message.role not in ("user", "assistant") or not message.content.strip():
+                continue
+            if message.status == MessageStatus.STREAMING:
+                continue
+            messages.append({"role": message.role, "content": message.content})
+    messages.append({"role": "user", "content": new_text})
+    window = context_window(model)
+    reserve = min(4096, window // 4)
+    return trim_to_budget(messages, window - reserve)
+
+
+def send_message(
+    session_id: uuid.UUID | None, text: str, provider_name: str, model: str, persona_name: str
+) -> SendResult:
+    """Commit the user message and a ``streaming`` assistant message, then start the answer.
+
+    Raises ChatInputError (translated) for anything the user must fix; nothing is saved then.
+    """
+    limit = current_app.config["MAX_MESSAGE_CHARS"]
+    text = text.replace("\r\n", "\n")  # browsers submit textarea lines with CRLF
+    if not text.strip():
+        raise ChatInputError(_("Type a message before sending."))
+    if len(text) > limit:
+        raise ChatInputError(
+            _(
+                "The message has %(length)s characters; the limit is %(limit)s. Shorten it "
+                "or split it into several messages.",
+                length=format_number(len(text)),
+                limit=format_number(limit),
+            ),
+            status=413,
+        )
+    session = None
+    if session_id is not None:
+        session = db.session.get(ChatSession, session_id)
+        if session is None:
+            raise ChatInputError(_("This chat no longer exists."), status=404)
+    provider, settings = _resolve_provider(provider_name, model)
+    persona_prompt = None
+    if persona_name:
+        persona = db.session.scalars(Persona.select_by_name(persona_name)).first()
+        if persona is None:
+            raise ChatInputError(
+                _("The persona “%(name)s” no longer exists. Pick another one.", name=persona_name)
+            )
+        persona_name, persona_prompt = persona.name, persona.prompt
+
+    context = build_context(session, persona_prompt, text, model)
+    now = utcnow()
+    if session is None:
+        session = ChatSession(title=title_from(text), created_at=now)
+        db.session.add(session)
+    session.updated_at = now
+    session.persona = persona_name or None
+    session.meta = {**(session.meta or {}), "provider": provider.name, "model": model}
+    db.session.flush()
+    user_message = ChatMessage(
+        session_id=session.id, role="user", content=text, timestamp=now,
+        persona=persona_name or None, status=MessageStatus.COMPLETE,
+    )  # fmt: skip
+    assistant = ChatMessage(
+        session_id=session.id, role="assistant", content="", timestamp=now,
+        status=MessageStatus.STREAMING, provider=provider.name, model=model,
+        persona=persona_name or None, heartbeat_at=now,
+    )  # fmt: skip
+    db.session.add_all([user_message, assistant])
+    remember_chat_choice(provider.name, model, persona_name)
+    db.session.commit()
+
+    price = find_price(
+        provider_name=provider.name,
+        kind=provider.kind,
+        base_url=provider.base_url,
+        model=model,
+        overrides=provider.price_overrides,
+    )
+    generation = start_generation(
+        GenerationRequest(
+            message_id=assistant.id,
+            settings=settings,
+            model=model,
+            messages=context,
+            price=price,
+            locale=str(get_locale() or "en"),
+        )
+    )
+    return SendResult(session, user_message, assistant, generation)
+
+
+def rename_session(session: ChatSession, title: str) -> None:
+    """Give a chat a new title (the form has validated it)."""
+    session.title = title.strip()[:200]
+    db.session.commit()
+
+
+def delete_session(session: ChatSession) -> None:
+    """Delete a chat and its messages, stopping an answer still being written."""
+    streaming = db.session.scalars(
+        select(ChatMessage.id).where(
+            ChatMessage.session_id == session.id, ChatMessage.status == MessageStatus.STREAMING
+        )
+    ).all()
+    for message_id in streaming:
+        request_stop(message_id)
+    db.session.delete(session)
+    db.session.commit()

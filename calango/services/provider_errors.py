@@ -1,0 +1,70 @@
+"""Provider failures in plain, translated words: one sentence the user can act on."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from calango.llm import (
+    AuthError,
+    BadRequestError,
+    ConnectionLostError,
+    NotFoundError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+)
+
+
+def describe_provider_error(exc: Exception, provider_name: str | None = None) -> str:
+    """A translated sentence for ``exc``, followed by the provider's own words when it gave any.
+
+    Call inside a request or a ``force_locale`` block so the user's language is used.
+    """
+    name = provider_name or _("The provider")
+    if isinstance(exc, AuthError):
+        text = _(
+            "%(name)s refused the API key (HTTP %(status)s). Check the key in Settings → "
+            "Providers.",
+            name=name,
+            status=exc.status_code or 401,
+        )
+    elif isinstance(exc, RateLimitError):
+        text = _(
+            "%(name)s is rate limiting requests (HTTP 429). Wait a moment and try again, or "
+            "check your plan's quota.",
+            name=name,
+        )
+    elif isinstance(exc, NotFoundError):
+        text = _(
+            "%(name)s does not know this model or address (HTTP 404). Check the model name "
+            "and the base URL.",
+            name=name,
+        )
+    elif isinstance(exc, BadRequestError):
+        text = _(
+            "%(name)s rejected the request (HTTP %(status)s).",
+            name=name,
+            status=exc.status_code or 400,
+        )
+    elif isinstance(exc, ServerError):
+        text = _(
+            "%(name)s had an internal error (HTTP %(status)s). Try again in a moment.",
+            name=name,
+            status=exc.status_code or 500,
+        )
+    elif isinstance(exc, ProviderTimeoutError):
+        text = _("%(name)s took too long to answer and the request timed out.", name=name)
+    elif isinstance(exc, ConnectionLostError):
+        text = _(
+            "The connection to %(name)s was lost. Check that it is running and reachable.",
+            name=name,
+        )
+    elif isinstance(exc, ProviderError):
+        text = _("%(name)s returned an error.", name=name)
+    else:
+        text = _("Something went wrong while talking to %(name)s.", name=name)
+    detail = getattr(exc, "detail", None)
+    if detail:
+        text = _("%(text)s Details: %(detail)s", text=text, detail=detail)
+    return text

@@ -1,0 +1,276 @@
+// The chat page: send without reloading, watch answers stream in (Server-Sent Events), Stop,
+// copy, and show only the chosen provider's models. Without this script the same forms post
+// and redirect, and a page showing an answer being written refreshes itself.
+(function () {
+  "use strict";
+
+  const composer = document.getElementById("composer");
+  const conversation = document.getElementById("conversation");
+  if (!composer || !conversation) {
+    return;
+  }
+  const textarea = composer.querySelector("textarea");
+  const sendButton = document.getElementById("send");
+  const errorBox = document.getElementById("composer-error");
+  const providerSelect = document.getElementById("provider");
+  const modelSelect = document.getElementById("model");
+  const scroller = document.getElementById("main") || document.scrollingElement;
+  const streams = new Set();
+
+  // --- provider → models -----------------------------------------------------------------
+  function filterModels() {
+    if (!providerSelect || !modelSelect) {
+      return;
+    }
+    const provider = providerSelect.value;
+    let firstVisible = null;
+    let selectedVisible = false;
+    modelSelect.querySelectorAll("optgroup").forEach(function (group) {
+      const visible = group.label === provider;
+      group.hidden = !visible;
+      group.disabled = !visible;
+      if (visible) {
+        group.querySelectorAll("option").forEach(function (option) {
+          firstVisible = firstVisible || option;
+          selectedVisible = selectedVisible || option.selected;
+        });
+      }
+    });
+    if (!selectedVisible && firstVisible) {
+      firstVisible.selected = true;
+    }
+  }
+  if (providerSelect) {
+    providerSelect.addEventListener("change", filterModels);
+    filterModels();
+  }
+
+  // --- helpers -----------------------------------------------------------------------------
+  function nearBottom() {
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
+  }
+  function scrollToBottom() {
+    scroller.scrollTop = scroller.scrollHeight;
+  }
+  function showError(message, link) {
+    errorBox.textContent = message;
+    if (link && link.url) {
+      const a = document.createElement("a");
+      a.href = link.url;
+      a.textContent = link.label;
+      errorBox.append(" ", a);
+    }
+    errorBox.hidden = false;
+    textarea.setAttribute("aria-invalid", "true");
+  }
+  function hideError() {
+    errorBox.hidden = true;
+    errorBox.textContent = "";
+    textarea.setAttribute("aria-invalid", "false");
+  }
+  function setBusy() {
+    const busy = streams.size > 0 || composer.dataset.sending === "1";
+    if (sendButton && !sendButton.hasAttribute("data-disabled")) {
+      sendButton.disabled = busy;
+    }
+  }
+
+  // --- streaming -----------------------------------------------------------------------------
+  function follow(box) {
+    const textEl = box.querySelector(".stream-text");
+    const url = box.dataset.streamUrl + "?offset=" + encodeURIComponent(box.dataset.offset || "0");
+    const source = new EventSource(url);
+    streams.add(source);
+    setBusy();
+    source.onmessage = function (event) {
+      const stick = nearBottom();
+      textEl.append(JSON.parse(event.data).text); // a text node: never parsed as HTML
+      if (stick) {
+        scrollToBottom();
+      }
+    };
+    source.addEventListener("done", function (event) {
+      source.close();
+      streams.delete(source);
+      const data = JSON.parse(event.data);
+      const article = box.closest("article");
+      const stick = nearBottom();
+      if (article && data.html) {
+        article.outerHTML = data.html;
+      } else if (article) {
+        article.remove();
+      }
+      if (stick) {
+        scrollToBottom();
+      }
+      setBusy();
+    });
+    // On a dropped connection EventSource reconnects by itself, sending Last-Event-ID.
+  }
+  function followAll(root) {
+    root.querySelectorAll(".md.streaming[data-stream-url]").forEach(follow);
+  }
+
+  // --- sending -------------------------------------------------------------------------------
+  function addToSidebar(data) {
+    const list = document.getElementById("chat-list");
+    if (!list) {
+      return;
+    }
+    const item = document.createElement("li");
+    item.className = "chat-item current";
+    const a = document.createElement("a");
+    a.href = data.chat_url;
+    a.setAttribute("aria-current", "page");
+    const title = document.createElement("span");
+    title.className = "chat-title";
+    title.textContent = data.title;
+    a.append(title);
+    item.append(a);
+    list.querySelectorAll(".current").forEach(function (el) {
+      el.classList.remove("current");
+    });
+    list.prepend(item);
+    const empty = document.querySelector(".empty-list");
+    if (empty) {
+      empty.remove();
+    }
+  }
+
+  composer.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (composer.dataset.sending === "1" || streams.size > 0) {
+      return;
+    }
+    composer.dataset.sending = "1";
+    setBusy();
+    const body = new FormData(composer);
+    fetch(composer.action, {
+      method: "POST",
+      body: body,
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return { error: composer.dataset.msgFailed + " (HTTP " + response.status + ")" };
+          })
+          .then(function (data) {
+            return { ok: response.ok, data: data };
+          });
+      })
+      .then(function (result) {
+        const data = result.data;
+        if (!result.ok || data.error) {
+          showError(data.error || composer.dataset.msgFailed, data.link);
+          return;
+        }
+        hideError();
+        textarea.value = "";
+        const empty = document.getElementById("empty-chat");
+        if (empty) {
+          empty.remove();
+        }
+        const holder = document.createElement("div");
+        holder.innerHTML = data.html; // server-rendered, escaped and sanitized bubbles
+        const added = Array.from(holder.children);
+        added.forEach(function (node) {
+          conversation.append(node);
+        });
+        if (data.new_chat) {
+          history.pushState({}, "", data.chat_url);
+          composer.action = data.chat_url + "/messages";
+          const heading = document.querySelector(".chat-head h1");
+          if (heading) {
+            heading.textContent = data.title;
+          }
+          document.title = data.title + " · Calango";
+          addToSidebar(data);
+        }
+        added.forEach(followAll);
+        scrollToBottom();
+      })
+      .catch(function () {
+        showError(composer.dataset.msgNetwork);
+      })
+      .finally(function () {
+        composer.dataset.sending = "";
+        setBusy();
+        textarea.focus();
+      });
+  });
+
+  textarea.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.ctrlKey && !event.altKey &&
+        !event.metaKey && !event.isComposing) {
+      event.preventDefault();
+      if (sendButton && !sendButton.disabled) {
+        composer.requestSubmit();
+      }
+    }
+  });
+
+  // --- stop -------------------------------------------------------------------------------
+  conversation.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!form.querySelector(".btn-stop")) {
+      return;
+    }
+    event.preventDefault();
+    form.querySelector("button").disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    }).catch(function () {
+      form.querySelector("button").disabled = false;
+    });
+    // The stream then ends with the saved, stopped message.
+  });
+
+  // --- copy -------------------------------------------------------------------------------
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+    return Promise.resolve();
+  }
+  conversation.addEventListener("click", function (event) {
+    const button = event.target.closest(".copy-btn");
+    if (!button) {
+      return;
+    }
+    const source = document.getElementById(button.dataset.copy);
+    if (!source) {
+      return;
+    }
+    copyText(source.content.textContent).then(function () {
+      const label = button.textContent;
+      button.textContent = button.dataset.copied;
+      setTimeout(function () {
+        button.textContent = label;
+      }, 1500);
+    });
+  });
+
+  // --- start ------------------------------------------------------------------------------
+  if (sendButton && sendButton.disabled) {
+    sendButton.setAttribute("data-disabled", "");
+  }
+  followAll(conversation);
+  if (!location.hash) {
+    scrollToBottom();
+  }
+})();
