@@ -129,6 +129,18 @@ def reset_database(app: Flask, snapshot: dict[str, list[dict[str, Any]]]) -> Non
                 rows = snapshot.get(table.name)
                 if rows:
                     conn.execute(insert(table), rows)
+            if conn.dialect.name == "postgresql":
+                # The seeded rows came back with their ids: move each sequence past them.
+                for table in tables:
+                    if "id" in table.c and table.c.id.autoincrement is not False:
+                        if table.c.id.type.python_type is not int:
+                            continue
+                        conn.execute(
+                            text(
+                                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                                f'COALESCE((SELECT MAX(id) FROM "{table.name}"), 0) + 1, false)'
+                            )
+                        )
         db.engine.dispose()
 
 

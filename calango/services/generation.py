@@ -271,8 +271,9 @@ def _produce(app: Flask, generation: Generation) -> None:
         finally:
             generation.stream = None
         text = generation.text
-        if usage is None and status != MessageStatus.COMPLETE:
-            # Partial answers still cost what was streamed; estimate both sides.
+        if usage is None and text:
+            # A partial answer still cost what was streamed: estimate both sides. A request
+            # refused before any token (401, 429, ...) is not billed: no usage, no cost.
             prompt = sum(estimate_tokens(m["content"]) for m in request.messages)
             usage = Usage(prompt, estimate_tokens(text), estimated=True)
         cost: Decimal | None = compute_cost(request.price, usage) if usage else None

@@ -50,6 +50,7 @@ def test_provider_error_before_the_stream_is_saved_and_shown(
     assert answer.status == "error"
     assert words in answer.error
     assert f"fake error {status}" in answer.error  # the provider's own words follow
+    assert answer.cost is None and answer.token_usage is None  # a refused request costs nothing
     page = client.get(f"/chats/{chat_id}").get_data(as_text=True)
     assert words in page
 

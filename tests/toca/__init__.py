@@ -1,0 +1,1 @@
+"""Tests for "A Toca": personas, appearance, language, themes."""
