@@ -100,6 +100,8 @@ class BaseConfig:
         self.MAX_CONTENT_LENGTH = _int_env("CALANGO_MAX_UPLOAD_BYTES", 16 * 1024 * 1024)
         self.PROVIDER_CONNECT_TIMEOUT = float(os.environ.get("CALANGO_CONNECT_TIMEOUT", "10"))
         self.PROVIDER_READ_TIMEOUT = float(os.environ.get("CALANGO_READ_TIMEOUT", "120"))
+        # Where first-run set-up looks for a local Ollama server.
+        self.OLLAMA_URL = os.environ.get("CALANGO_OLLAMA_URL", "http://localhost:11434")
         self.PROVIDER_MAX_RETRIES = _int_env("CALANGO_PROVIDER_RETRIES", 2)
         self.STREAM_LEASE_SECONDS = _int_env("CALANGO_STREAM_LEASE_SECONDS", 30)
         self.LOG_LEVEL = os.environ.get("CALANGO_LOG_LEVEL", "INFO").upper()

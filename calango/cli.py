@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "calango" / "translations"
@@ -74,3 +76,82 @@ def main() -> None:
     from wsgi import load_app
 
     FlaskGroup(create_app=load_app)()
+
+
+# --- configuration import/export ("DNA" file) ------------------------------------------------
+
+
+def _cli_locale() -> str:
+    # Commands have no request to take a language from: use the saved one.
+    from flask import current_app
+
+    from calango.services.preferences import saved_language
+
+    return saved_language() or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(1)
+
+
+@calango_group.command("import-config")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@with_appcontext
+def import_config_command(file: str) -> None:
+    """Import providers, personas and settings from a YAML FILE ("-" reads stdin)."""
+    from flask_babel import force_locale
+
+    from calango.services.config_io import ConfigImportError, import_config
+
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}")
+    with force_locale(_cli_locale()):
+        try:
+            result = import_config(text)
+        except ConfigImportError as exc:
+            _fail(exc.message)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    for label, items in (
+        ("created", result.created),
+        ("updated", result.updated),
+        ("unchanged", result.unchanged),
+    ):
+        click.echo(
+            f"{label.capitalize()}: {len(items)}" + (f" ({', '.join(items)})" if items else "")
+        )
+
+
+@calango_group.command("export-config")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--with-secrets", is_flag=True, help="Write the API keys in clear text.")
+@with_appcontext
+def export_config_command(file: str | None, with_secrets: bool) -> None:
+    """Write providers, personas and settings as YAML to FILE (default: stdout)."""
+    import os
+
+    from flask_babel import force_locale
+
+    from calango.services.config_io import ConfigExportError, export_config
+
+    with force_locale(_cli_locale()):
+        try:
+            text = export_config(with_secrets=with_secrets)
+        except ConfigExportError as exc:
+            _fail(str(exc))
+    if not file or file == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        # Owner-only when it holds keys.
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if with_secrets else 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        _fail(f"cannot write {file}: {exc.strerror or exc}")
+    click.echo(
+        f"Exported the configuration to {file}" + (" (with API keys)" if with_secrets else "")
+    )

@@ -29,6 +29,7 @@ from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, MessageStatus, Provider
 from calango.services import chat as chat_service
 from calango.services.generation import request_stop
+from calango.services.providers import first_run_offers
 from calango.services.streams import Delta, Done, Keepalive, follow_answer
 
 SIDEBAR_PAGE_SIZE = 30
@@ -60,14 +61,6 @@ def _sidebar() -> object:
     )
 
 
-def _first_run_offers() -> list[object]:
-    try:
-        from calango.services.providers import first_run_offers
-    except ImportError:  # pragma: no cover - providers page not installed
-        return []
-    return list(first_run_offers())
-
-
 def render_chat(
     session: ChatSession | None,
     form: MessageForm | None = None,
@@ -93,7 +86,7 @@ def render_chat(
         options=options,
         sidebar=_sidebar(),
         has_providers=has_providers,
-        offers=[] if has_providers else _first_run_offers(),
+        offers=[] if has_providers else first_run_offers(),
         providers_url=chat_service.provider_link()[0],
         streaming=any(m.status == MessageStatus.STREAMING for m in messages),
     )

@@ -50,7 +50,8 @@ class Provider(db.Model):
         """Store ``plain`` encrypted (or forget the key when empty)."""
         if plain:
             self.api_key_encrypted = encrypt_secret(plain)
-            self.api_key_hint = plain[-4:]
+            # The last 4 characters identify a key; a short key would be mostly revealed.
+            self.api_key_hint = plain[-4:] if len(plain) >= 12 else None
         else:
             self.api_key_encrypted = None
             self.api_key_hint = None

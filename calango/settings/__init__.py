@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-from calango.settings import routes  # noqa: E402, F401
+from calango.settings import config_page, providers, routes  # noqa: E402, F401

@@ -90,10 +90,23 @@ def test_disabled_provider_and_removed_model_are_refused(
     assert _count_messages(app) == 0
 
 
-def test_first_run_points_to_the_providers_page(client: FlaskClient) -> None:
+def test_first_run_points_to_the_providers_page_and_offers_env_keys(
+    app: Flask, client: FlaskClient, monkeypatch: Any
+) -> None:
+    app.config["OLLAMA_URL"] = "http://127.0.0.1:9"  # nothing listens there
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("GROQ_API_KEY", raising=False)
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
     page = client.get("/").get_data(as_text=True)
     assert "Set up a provider to start chatting" in page
-    assert 'href="/settings/providers' in page or 'href="/settings/' in page
+    assert 'href="/settings/providers"' in page
+    assert "Ready to set up" not in page
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment-123")
+    page = client.get("/").get_data(as_text=True)
+    assert "Ready to set up" in page and "OPENAI_API_KEY" in page
+    assert "sk-from-the-environment-123" not in page
+    assert 'action="/settings/providers/setup"' in page
 
 
 def test_model_output_and_user_html_stay_inert(

@@ -1,0 +1,351 @@
+"""The configuration file ("DNA"): providers, personas and settings as YAML, in and out.
+
+The format is the original Calango's ``config.yaml``::
+
+    providers:
+      groq:
+        api_key: "$GROQ_API_KEY"          # literal, ${VAR} or $VAR
+        base_url: https://api.groq.com/openai/v1   # optional
+        kind: openai                      # optional: openai, anthropic or gemini
+        models: [llama-3.1-8b-instant]
+        prices: {llama-3.1-8b-instant: {input: 0.05, output: 0.08}}   # optional
+        enabled: true                     # optional
+    personas:
+      - {name: Pirate, prompt: "Answer like a pirate."}
+    settings: {theme: calango, language: pt_BR}
+
+An import is all or nothing: it is checked completely before anything is written, and written
+in one transaction. Fields a provider leaves out are left as they are; importing the same file
+twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dotenv import dotenv_values
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
+
+from calango.encryption import KeyDecryptionError
+from calango.extensions import db
+from calango.llm import PRESETS, env_key_names
+from calango.models import PROVIDER_KINDS, Persona, Provider, Setting
+from calango.services import preferences
+from calango.services.config_parse import (
+    ConfigImportError,
+    ParsedConfig,
+    ProviderSpec,
+    parse_config,
+)
+from calango.services.providers import effective_address, find_by_name, normalize_base_url
+from calango.themes import THEMES
+
+__all__ = ["ConfigExportError", "ConfigImportError", "ImportResult", "export_config"]
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class ConfigExportError(Exception):
+    """The configuration cannot be exported (a stored key cannot be decrypted)."""
+
+
+@dataclass
+class ImportResult:
+    """What an import did, as field paths (``providers.groq``, ``settings.theme``)."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def config_environ() -> dict[str, str]:
+    """The environment ``${VAR}`` references read: ``.env`` in CALANGO_HOME, then the real
+    environment (which already holds the project's ``.env``, loaded at start-up)."""
+    values: dict[str, str] = {}
+    home = current_app.config.get("CALANGO_HOME")
+    if home and (Path(home) / ".env").is_file():
+        values.update({k: v for k, v in dotenv_values(Path(home) / ".env").items() if v})
+    values.update(os.environ)
+    return values
+
+
+def expand_vars(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Replace ``${VAR}`` and ``$VAR`` from ``environ``; also returns the names that are unset."""
+    missing: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        value = environ.get(name)
+        if not value:
+            missing.append(name)
+            return ""
+        return value
+
+    return _VAR.sub(replace, text), missing
+
+
+def _preset_for(name: str) -> dict[str, Any] | None:
+    lowered = name.lower()
+    for key, preset in PRESETS.items():
+        if lowered in (key, str(preset["label"]).lower()):
+            return preset
+    return None
+
+
+def infer_kind(name: str, base_url: str | None) -> str:
+    """``anthropic`` or ``gemini`` when the name or address says so, else ``openai``."""
+    preset = _preset_for(name)
+    if preset:
+        return str(preset["kind"])
+    text = f"{name} {base_url or ''}".lower()
+    if "anthropic" in text:
+        return "anthropic"
+    if "gemini" in text or "google" in text:
+        return "gemini"
+    return "openai"
+
+
+def _assign(obj: Any, attr: str, value: Any) -> bool:
+    # Assign only real changes, so an identical import issues no UPDATE (updated_at stays).
+    if getattr(obj, attr) == value:
+        return False
+    setattr(obj, attr, value)
+    return True
+
+
+def _resolve_key(spec: ProviderSpec, environ: Mapping[str, str], result: ImportResult) -> str:
+    if not spec.api_key:
+        return ""
+    key, missing = expand_vars(spec.api_key, environ)
+    if missing:
+        result.warnings.append(
+            _(
+                "%(path)s: %(vars)s is not set, so no key was read from the file; the key is "
+                "taken from the environment when the provider is used.",
+                path=f"providers.{spec.name}",
+                vars=", ".join(f"${v}" for v in missing),
+            )
+        )
+        return ""
+    return key.strip()
+
+
+def _import_provider(spec: ProviderSpec, environ: Mapping[str, str], result: ImportResult) -> None:
+    path = f"providers.{spec.name}"
+    key = _resolve_key(spec, environ, result)
+    base_url = spec.base_url
+    if base_url is not None:
+        base_url, missing = expand_vars(base_url, environ)
+        if missing:
+            raise ConfigImportError(
+                _(
+                    "%(path)s.base_url uses %(vars)s, which is not set.",
+                    path=path,
+                    vars=", ".join(f"${v}" for v in missing),
+                )
+            )
+        base_url = normalize_base_url(base_url)
+    provider = find_by_name(spec.name)
+    if provider is None:
+        preset = _preset_for(spec.name)
+        if not spec.has_base_url and preset:
+            base_url = normalize_base_url(preset["base_url"])
+        provider = Provider(
+            name=spec.name,
+            kind=spec.kind or infer_kind(spec.name, base_url),
+            base_url=base_url,
+            models=spec.models or [],
+            price_overrides=spec.prices or {},
+            enabled=True if spec.enabled is None else spec.enabled,
+        )
+        if key:
+            provider.set_api_key(key)
+        db.session.add(provider)
+        result.created.append(path)
+        return
+
+    old_address = effective_address(provider.kind, provider.base_url)
+    changed = False
+    if spec.kind is not None:
+        changed |= _assign(provider, "kind", spec.kind)
+    if spec.has_base_url:
+        changed |= _assign(provider, "base_url", base_url)
+    if spec.models is not None:
+        changed |= _assign(provider, "models", spec.models)
+    if spec.prices is not None:
+        changed |= _assign(provider, "price_overrides", spec.prices)
+    if spec.enabled is not None:
+        changed |= _assign(provider, "enabled", spec.enabled)
+    moved = effective_address(provider.kind, provider.base_url) != old_address
+    if key:
+        try:
+            current = provider.get_api_key()
+        except KeyDecryptionError:
+            current = None
+        if current != key:
+            provider.set_api_key(key)
+            changed = True
+    elif moved and provider.has_api_key:
+        # A new address never receives the old key.
+        provider.set_api_key(None)
+        changed = True
+        result.warnings.append(
+            _(
+                "%(path)s: the address changed, so the stored API key was removed. Enter it "
+                "again in Settings → Providers.",
+                path=path,
+            )
+        )
+    (result.updated if changed else result.unchanged).append(path)
+
+
+def _import_persona(name: str, prompt: str, result: ImportResult) -> None:
+    path = f"personas.{name}"
+    persona = db.session.scalars(Persona.select_by_name(name).limit(1)).first()
+    if persona is None:
+        db.session.add(Persona(name=name, prompt=prompt))
+        result.created.append(path)
+    elif _assign(persona, "prompt", prompt):
+        result.updated.append(path)
+    else:
+        result.unchanged.append(path)
+
+
+def _import_setting(name: str, key: str, value: Any, current: Any, result: ImportResult) -> None:
+    path = f"settings.{name}"
+    if value == current:
+        result.unchanged.append(path)
+    else:
+        Setting.put(key, value)
+        result.updated.append(path)
+
+
+def import_config(text: str, environ: Mapping[str, str] | None = None) -> ImportResult:
+    """Create or update what ``text`` describes, all in one transaction.
+
+    Raises :class:`ConfigImportError` (naming the field, and the line when known); nothing is
+    changed then. ``environ`` defaults to :func:`config_environ`.
+    """
+    parsed: ParsedConfig = parse_config(
+        text, kinds=PROVIDER_KINDS, themes=tuple(THEMES), languages=_languages()
+    )
+    environ = config_environ() if environ is None else environ
+    result = ImportResult()
+    try:
+        for spec in parsed.providers:
+            _import_provider(spec, environ, result)
+        for name, prompt in parsed.personas:
+            _import_persona(name, prompt, result)
+        if parsed.theme is not None:
+            _import_setting(
+                "theme", preferences.THEME_KEY, parsed.theme, preferences.saved_theme(), result
+            )
+        if parsed.has_language:
+            _import_setting(
+                "language",
+                preferences.LANGUAGE_KEY,
+                parsed.language,
+                preferences.saved_language(),
+                result,
+            )
+        db.session.commit()
+    except ConfigImportError:
+        db.session.rollback()
+        raise
+    except SQLAlchemyError:
+        db.session.rollback()
+        raise ConfigImportError(
+            _("The import could not be saved (a name was taken meanwhile?). Nothing changed.")
+        ) from None
+    return result
+
+
+def _languages() -> tuple[str, ...]:
+    return tuple(current_app.config.get("LANGUAGES", ("en",)))
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line text (persona prompts) as readable ``|`` blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def key_placeholder(provider: Provider) -> str:
+    """``${VAR}`` for the variable this provider reads its key from (``NAME_API_KEY`` if none)."""
+    names = env_key_names(provider.name, provider.kind, provider.base_url)
+    if names:
+        return "${" + names[0] + "}"
+    return "${" + re.sub(r"[^A-Z0-9]", "_", provider.name.upper()) + "_API_KEY}"
+
+
+def _provider_entry(provider: Provider, with_secrets: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"kind": provider.kind}
+    if provider.has_api_key:
+        if with_secrets:
+            try:
+                entry["api_key"] = provider.get_api_key()
+            except KeyDecryptionError as exc:
+                raise ConfigExportError(
+                    _("%(name)s: %(error)s", name=provider.name, error=str(exc))
+                ) from None
+        else:
+            entry["api_key"] = key_placeholder(provider)
+    elif env_key_names(provider.name, provider.kind, provider.base_url):
+        entry["api_key"] = key_placeholder(provider)
+    if provider.base_url:
+        entry["base_url"] = provider.base_url
+    entry["models"] = list(provider.models or [])
+    if provider.price_overrides:
+        entry["prices"] = dict(provider.price_overrides)
+    if not provider.enabled:
+        entry["enabled"] = False
+    return entry
+
+
+def export_config(with_secrets: bool = False) -> str:
+    """The whole configuration as YAML; API keys as ``${VAR}`` unless ``with_secrets``.
+
+    Raises :class:`ConfigExportError` when a key is needed and cannot be decrypted.
+    """
+    providers = {
+        p.name: _provider_entry(p, with_secrets) for p in db.session.scalars(Provider.select_all())
+    }
+    personas = [
+        {"name": p.name, "prompt": p.prompt} for p in db.session.scalars(Persona.select_all())
+    ]
+    data = {
+        "providers": providers,
+        "personas": personas,
+        "settings": {
+            "theme": preferences.saved_theme(),
+            "language": preferences.saved_language(),
+        },
+    }
+    header = "# Calango configuration. Import it with `flask calango import-config FILE`.\n"
+    if with_secrets:
+        header += "# It contains API keys in clear text: keep it private.\n"
+    return header + yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )

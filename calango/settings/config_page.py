@@ -1,0 +1,81 @@
+"""Configuration import/export page: upload or paste a YAML file, download the current one."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from calango.services import config_io
+from calango.settings import bp
+from calango.settings.config_forms import ConfigExportForm, ConfigImportForm
+
+EXPORT_FILENAME = "calango-config.yaml"
+
+
+def _render(
+    import_form: ConfigImportForm | None = None, export_form: ConfigExportForm | None = None
+) -> str:
+    return render_template(
+        "settings/config.html",
+        import_form=import_form or ConfigImportForm(formdata=None),
+        export_form=export_form or ConfigExportForm(formdata=None),
+    )
+
+
+def _download(text: str, private: bool) -> Response:
+    response = Response(text, mimetype="text/yaml")
+    response.headers["Content-Disposition"] = f'attachment; filename="{EXPORT_FILENAME}"'
+    if private:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/config")
+def config_page() -> str:
+    return _render()
+
+
+@bp.post("/config/import")
+def config_import() -> str | Response:
+    form = ConfigImportForm()
+    if not form.validate_on_submit():
+        return _render(import_form=form)
+    text = form.source_text()
+    if text is None:
+        return _render(import_form=form)
+    try:
+        result = config_io.import_config(text)
+    except config_io.ConfigImportError as exc:
+        target = form.file if form.file.data and form.file.data.filename else form.text
+        target.errors = [*target.errors, _("Nothing was imported. %(error)s", error=exc.message)]
+        return _render(import_form=form)
+    flash(
+        _(
+            "Imported the configuration: %(created)d created, %(updated)d updated, "
+            "%(unchanged)d unchanged.",
+            created=len(result.created),
+            updated=len(result.updated),
+            unchanged=len(result.unchanged),
+        ),
+        "success",
+    )
+    for warning in result.warnings:
+        flash(warning, "warning")
+    return redirect(url_for("settings.config_page"))
+
+
+@bp.route("/config/export", methods=["GET", "POST"])
+def config_export() -> str | Response:
+    with_secrets = False
+    if request.method == "POST":
+        form = ConfigExportForm()
+        if not form.validate_on_submit():
+            return _render(export_form=form)
+        with_secrets = True
+    try:
+        text = config_io.export_config(with_secrets=with_secrets)
+    except config_io.ConfigExportError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("settings.config_page"))
+    return _download(text, private=with_secrets)

@@ -1,0 +1,169 @@
+"""Forms for the provider pages."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
+
+from calango.models import PROVIDER_KINDS, Provider
+from calango.services.providers import BASE_URL_MAX, NAME_MAX, is_http_url, normalize_models
+
+KIND_LABELS = {
+    "openai": _l("OpenAI-compatible (OpenAI, Groq, OpenRouter, Ollama, LM Studio…)"),
+    "anthropic": _l("Anthropic (Messages API)"),
+    "gemini": _l("Google Gemini"),
+}
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def parse_model_lines(text: str | None) -> list[str]:
+    """One model per line: trimmed, blank lines dropped, duplicates removed, order kept."""
+    return normalize_models((text or "").splitlines())
+
+
+def parse_price_lines(text: str | None) -> dict[str, dict[str, float]]:
+    """``model = input, output`` per line (USD per million tokens).
+
+    Raises ``ValueError`` with a translated message naming the line.
+    """
+    prices: dict[str, dict[str, float]] = {}
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        model, sep, values = line.rpartition("=")
+        parts = [p.strip() for p in values.split(",")]
+        model = model.strip()
+        if not sep or not model or len(parts) != 2:
+            raise ValueError(
+                _(
+                    "Line %(line)d (“%(text)s”) is not “model = input price, output price”.",
+                    line=number,
+                    text=line,
+                )
+            )
+        try:
+            numbers = [float(p.removeprefix("$")) for p in parts]
+        except ValueError:
+            numbers = []
+        if len(numbers) != 2 or not all(math.isfinite(n) and n >= 0 for n in numbers):
+            raise ValueError(
+                _(
+                    "Line %(line)d: prices must be numbers of zero or more (US dollars per "
+                    "million tokens), like “gpt-4o = 2.50, 10.00”.",
+                    line=number,
+                )
+            )
+        prices[model] = {"input": numbers[0], "output": numbers[1]}
+    return prices
+
+
+def format_price_lines(prices: dict[str, Any] | None) -> str:
+    """The textarea form of ``Provider.price_overrides``."""
+    lines = []
+    for model, price in (prices or {}).items():
+        if isinstance(price, dict):
+            lines.append(f"{model} = {price.get('input', 0):g}, {price.get('output', 0):g}")
+    return "\n".join(lines)
+
+
+class ProviderForm(FlaskForm):
+    """A provider's name, protocol, address, key, models and prices.
+
+    The API key is write-only: a PasswordField never renders its value back.
+    """
+
+    name = StringField(
+        _l("Name"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Give the provider a name.")),
+            Length(max=NAME_MAX, message=_l("Keep the name to %(max)d characters or fewer.")),
+        ],
+        render_kw={"maxlength": NAME_MAX, "autocomplete": "off"},
+    )
+    kind = SelectField(
+        _l("Protocol"),
+        choices=[SelectChoice(k, KIND_LABELS.get(k, k)) for k in PROVIDER_KINDS],
+        validate_choice=False,
+        validators=[AnyOf(PROVIDER_KINDS, message=_l("Pick one of the listed protocols."))],
+    )
+    base_url = StringField(
+        _l("Base URL"),
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=BASE_URL_MAX, message=_l("Keep the URL to %(max)d characters or fewer.")),
+        ],
+        render_kw={"placeholder": "https://api.example.com/v1", "autocomplete": "off"},
+    )
+    api_key = PasswordField(
+        _l("API key"),
+        filters=[_strip],
+        render_kw={"autocomplete": "new-password", "spellcheck": "false"},
+    )
+    remove_key = BooleanField(_l("Remove the stored key"))
+    models = TextAreaField(_l("Models"), render_kw={"rows": 6, "spellcheck": "false"})
+    prices = TextAreaField(
+        _l("Price overrides"),
+        render_kw={"rows": 3, "spellcheck": "false", "placeholder": "gpt-4o = 2.50, 10.00"},
+    )
+    submit = SubmitField(_l("Save provider"))
+
+    parsed_prices: dict[str, dict[str, float]]
+
+    @staticmethod
+    def initial(provider: Provider) -> dict[str, Any]:
+        """Form values for editing ``provider`` (never its key)."""
+        return {
+            "name": provider.name,
+            "kind": provider.kind,
+            "base_url": provider.base_url or "",
+            "models": "\n".join(provider.models or []),
+            "prices": format_price_lines(provider.price_overrides),
+        }
+
+    def validate_base_url(self, field: StringField) -> None:
+        if field.data and not is_http_url(field.data):
+            raise ValidationError(
+                _("Enter a full http:// or https:// address, like https://api.groq.com/openai/v1.")
+            )
+
+    def validate_prices(self, field: TextAreaField) -> None:
+        try:
+            self.parsed_prices = parse_price_lines(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate_remove_key(self, field: BooleanField) -> None:
+        if field.data and self.api_key.data:
+            raise ValidationError(
+                _("Either enter a new key or remove the stored one, not both at once.")
+            )
+
+
+class ProviderActionForm(FlaskForm):
+    """The small POST buttons: enable/disable, test, fetch models, set up an offer."""
+
+    enabled = HiddenField(validators=[Optional(), AnyOf(["0", "1"])])
+    mode = HiddenField(validators=[Optional(), AnyOf(["merge", "replace"])])
+    next = HiddenField(validators=[Optional(), AnyOf(["list", "edit"])])
+    preset = HiddenField(validators=[Optional(), Length(max=40)])

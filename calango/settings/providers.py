@@ -1,0 +1,233 @@
+"""Provider pages: list, add (from a preset), edit, enable/disable, test, fetch models, delete,
+and one-click setup of what the first run found."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from werkzeug.wrappers import Response
+
+from calango.encryption import KeyDecryptionError
+from calango.extensions import db
+from calango.llm import PRESETS, ProviderError
+from calango.models import Provider
+from calango.services import providers as service
+from calango.services.first_run import preset_name
+from calango.services.provider_errors import describe_provider_error
+from calango.settings import bp
+from calango.settings.provider_forms import ProviderActionForm, ProviderForm, parse_model_lines
+
+
+def _input_from(form: ProviderForm) -> service.ProviderInput:
+    return service.ProviderInput(
+        name=form.name.data or "",
+        kind=form.kind.data or "openai",
+        base_url=form.base_url.data or None,
+        models=parse_model_lines(form.models.data),
+        price_overrides=form.parsed_prices,
+        api_key=form.api_key.data or None,
+        remove_key=bool(form.remove_key.data),
+    )
+
+
+def _name_taken_error(form: ProviderForm, exc: service.ProviderNameTaken) -> None:
+    form.name.errors = [
+        *form.name.errors,
+        _(
+            "A provider named “%(name)s” already exists. Names must differ by more than case.",
+            name=exc.name,
+        ),
+    ]
+
+
+def _render_form(form: ProviderForm, provider: Provider | None) -> str:
+    key = service.key_info(form.name.data, form.kind.data, form.base_url.data, provider)
+    return render_template(
+        "settings/provider_form.html",
+        form=form,
+        provider=provider,
+        key=key,
+        presets=PRESETS,
+        action_form=ProviderActionForm(),
+    )
+
+
+@bp.get("/providers")
+def providers() -> str:
+    return render_template(
+        "settings/providers.html",
+        rows=service.list_providers(),
+        offers=service.first_run_offers(),
+        presets=PRESETS,
+    )
+
+
+@bp.route("/providers/new", methods=["GET", "POST"])
+def provider_new() -> str | Response:
+    preset = PRESETS.get(request.args.get("preset", ""))
+    initial = (
+        {"name": preset_name(preset), "kind": preset["kind"], "base_url": preset["base_url"] or ""}
+        if preset
+        else {}
+    )
+    form = ProviderForm(data=initial)
+    form.remove_key.data = False  # nothing stored yet to remove
+    if form.validate_on_submit():
+        try:
+            provider = service.create_provider(_input_from(form))
+        except service.ProviderNameTaken as exc:
+            _name_taken_error(form, exc)
+        else:
+            flash(
+                _(
+                    "Added the provider “%(name)s”. Test the connection or fetch its models.",
+                    name=provider.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("settings.provider_edit", provider_id=provider.id))
+    return _render_form(form, None)
+
+
+@bp.route("/providers/<int:provider_id>/edit", methods=["GET", "POST"])
+def provider_edit(provider_id: int) -> str | Response:
+    provider = db.get_or_404(Provider, provider_id)
+    form = ProviderForm(data=ProviderForm.initial(provider))
+    if form.validate_on_submit():
+        try:
+            service.update_provider(provider, _input_from(form))
+        except service.ProviderNameTaken as exc:
+            _name_taken_error(form, exc)
+        except service.ApiKeyNeeded:
+            form.api_key.errors = [
+                *form.api_key.errors,
+                _(
+                    "The address changed: enter the API key again (or tick “Remove the stored "
+                    "key”), so the old key is never sent to the new address. Nothing was saved."
+                ),
+            ]
+        else:
+            flash(_("Saved the provider “%(name)s”.", name=provider.name), "success")
+            return redirect(url_for("settings.providers"))
+    return _render_form(form, provider)
+
+
+def _back(form: ProviderActionForm, provider: Provider) -> Response:
+    if form.next.data == "edit":
+        return redirect(url_for("settings.provider_edit", provider_id=provider.id))
+    return redirect(url_for("settings.providers"))
+
+
+def _action_form() -> ProviderActionForm:
+    form = ProviderActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return form
+
+
+@bp.post("/providers/<int:provider_id>/toggle")
+def provider_toggle(provider_id: int) -> Response:
+    provider = db.get_or_404(Provider, provider_id)
+    form = _action_form()
+    enabled = form.enabled.data == "1" if form.enabled.data else not provider.enabled
+    service.set_enabled(provider, enabled)
+    if enabled:
+        flash(_("Enabled “%(name)s”: its models are offered in the chat.", name=provider.name))
+    else:
+        flash(_("Disabled “%(name)s”: its models are hidden from the chat.", name=provider.name))
+    return _back(form, provider)
+
+
+@bp.route("/providers/<int:provider_id>/delete", methods=["GET", "POST"])
+def provider_delete(provider_id: int) -> str | Response:
+    provider = db.get_or_404(Provider, provider_id)
+    if request.method == "GET":
+        return render_template("settings/provider_delete.html", provider=provider)
+    name = service.delete_provider(provider)
+    flash(_("Deleted the provider “%(name)s”.", name=name), "success")
+    return redirect(url_for("settings.providers"))
+
+
+@bp.post("/providers/<int:provider_id>/test")
+def provider_test(provider_id: int) -> Response:
+    provider = db.get_or_404(Provider, provider_id)
+    form = _action_form()
+    try:
+        models = service.test_connection(provider)
+    except ProviderError as exc:
+        flash(describe_provider_error(exc, provider.name), "error")
+    except KeyDecryptionError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(
+            ngettext(
+                "Connected to %(name)s: %(num)d model available.",
+                "Connected to %(name)s: %(num)d models available.",
+                len(models),
+                name=provider.name,
+            ),
+            "success",
+        )
+    return _back(form, provider)
+
+
+@bp.post("/providers/<int:provider_id>/models")
+def provider_fetch_models(provider_id: int) -> Response:
+    provider = db.get_or_404(Provider, provider_id)
+    form = _action_form()
+    try:
+        result = service.fetch_models(provider, replace=form.mode.data == "replace")
+    except ProviderError as exc:
+        flash(describe_provider_error(exc, provider.name), "error")
+    except KeyDecryptionError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(
+            _(
+                "%(name)s lists %(total)d models: %(added)d added, %(removed)d removed.",
+                name=provider.name,
+                total=len(result.models),
+                added=len(result.added),
+                removed=len(result.removed),
+            ),
+            "success",
+        )
+    return _back(form, provider)
+
+
+@bp.post("/providers/setup")
+def provider_setup() -> Response:
+    form = _action_form()
+    try:
+        result = service.setup_from_offer(form.preset.data or "")
+    except service.OfferUnavailable:
+        flash(
+            _("That provider can no longer be set up in one click. Add it by hand instead."),
+            "warning",
+        )
+    except service.ProviderNameTaken as exc:
+        flash(_("A provider named “%(name)s” already exists.", name=exc.name), "warning")
+    else:
+        provider = result.provider
+        if result.models_error:
+            flash(
+                _(
+                    "Set up “%(name)s”, but its models could not be read: %(error)s Add model "
+                    "names by hand or fetch them later.",
+                    name=provider.name,
+                    error=result.models_error,
+                ),
+                "warning",
+            )
+        else:
+            flash(
+                ngettext(
+                    "Set up “%(name)s” with %(num)d model.",
+                    "Set up “%(name)s” with %(num)d models.",
+                    len(provider.models or []),
+                    name=provider.name,
+                ),
+                "success",
+            )
+    return redirect(url_for("settings.providers"))
