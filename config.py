@@ -192,6 +192,7 @@ class TestConfig(BaseConfig):
         self.SECRET_KEY = "test-secret-key-not-for-production"
         self.ENCRYPTION_KEY = _new_fernet_key()
         self.CALANGO_HOME = home or str(calango_home())
+        self.OLLAMA_URL = "http://127.0.0.1:9"  # discard port: no Ollama unless a test starts one
 
 
 MODES: dict[str, type[BaseConfig]] = {"DESKTOP": DesktopConfig, "SERVER": ServerConfig}

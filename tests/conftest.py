@@ -172,6 +172,33 @@ def app(
     reset_database(application, prepared_databases[backend].snapshot)
 
 
+PROVIDER_ENV_VARS = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GROQ_API_KEY",
+    "OPENROUTER_API_KEY",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_provider_keys_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own API keys must not change what a test sees (or reach a fake)."""
+    for name in PROVIDER_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (connections are refused)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture(autouse=True)
 def _push_request_context() -> None:
     """Replace pytest-flask's: it keeps one request context open for the whole test, so every

@@ -22,20 +22,6 @@ from calango.services.config_io import (
 DATA = Path(__file__).parent / "data"
 LEGACY = (DATA / "legacy_config.yaml").read_text(encoding="utf-8")
 ENV = {"OPENAI_API_KEY": "sk-openai-env-1111", "ANTHROPIC_API_KEY": "sk-ant-env-2222"}
-ENV_VARS = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "GROQ_API_KEY",
-    "OPENROUTER_API_KEY",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch):
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
 
 
 def _providers() -> dict[str, Provider]:

@@ -19,15 +19,6 @@ from calango.models import Provider
 from calango.services import first_run
 from calango.services.providers import first_run_offers
 
-ENV_VARS = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "GROQ_API_KEY",
-    "OPENROUTER_API_KEY",
-)
-
 
 class FakeOllama:
     """Answers GET /api/tags like Ollama, on 127.0.0.1 and a free port."""
@@ -79,9 +70,7 @@ def _closed_port() -> int:
 
 @pytest.fixture(autouse=True)
 def _clean(app, monkeypatch) -> Iterator[None]:
-    """No keys from the developer's shell, no Ollama, nothing remembered between tests."""
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+    """No Ollama, nothing remembered between tests (the shell's keys are cleared globally)."""
     app.config["OLLAMA_URL"] = f"http://127.0.0.1:{_closed_port()}"
     first_run._probe_cache.clear()
     yield

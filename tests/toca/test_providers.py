@@ -12,31 +12,6 @@ from calango.extensions import db
 from calango.models import Provider
 
 SECRET = "sk-test-SECRET-1234567890"
-ENV_VARS = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "GROQ_API_KEY",
-    "OPENROUTER_API_KEY",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(app, monkeypatch, unused_port):
-    """No provider keys from the developer's shell, and no Ollama to find."""
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    app.config["OLLAMA_URL"] = f"http://127.0.0.1:{unused_port}"
-
-
-@pytest.fixture
-def unused_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _provider(app, name):
