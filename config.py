@@ -116,7 +116,8 @@ class DesktopConfig(BaseConfig):
         super().__init__()
         home = calango_home()
         try:
-            home.mkdir(parents=True, exist_ok=True)
+            # Private: it holds the chats, the database and the keys that decrypt API keys.
+            home.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(
                 f"CALANGO_HOME ({home}) cannot be created: {exc.strerror}. "

@@ -26,6 +26,7 @@ def test_desktop_is_the_default_and_creates_its_home(monkeypatch, tmp_path):
     config = config_from_env()
     assert isinstance(config, DesktopConfig)
     assert f"sqlite:///{home / 'calango.db'}" == config.SQLALCHEMY_DATABASE_URI
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700  # other local users cannot read chats
     for name in ("secret_key", "encryption.key"):
         path = home / name
         assert path.exists()
