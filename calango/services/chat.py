@@ -165,14 +165,19 @@ def _resolve_provider(name: str, model: str) -> tuple[Provider, ProviderSettings
     api_key = resolve_api_key(provider.name, provider.kind, provider.base_url, stored)
     if not api_key:
         env = " / ".join(env_key_names(provider.name, provider.kind, provider.base_url))
-        raise ChatInputError(
-            _(
-                "The provider “%(name)s” has no API key. Add one in Settings → Providers%(env)s.",
+        if env:
+            message = _(
+                "The provider “%(name)s” has no API key. Add one in Settings → Providers or set "
+                "%(vars)s.",
                 name=provider.name,
-                env=(_(" or set %(vars)s", vars=env) if env else ""),
-            ),
-            link=provider_link(),
-        )
+                vars=env,
+            )
+        else:
+            message = _(
+                "The provider “%(name)s” has no API key. Add one in Settings → Providers.",
+                name=provider.name,
+            )
+        raise ChatInputError(message, link=provider_link())
     config = current_app.config
     settings = ProviderSettings(
         name=provider.name,

@@ -16,12 +16,13 @@ from calango.llm import (
 )
 
 
-def describe_provider_error(exc: Exception, provider_name: str | None = None) -> str:
-    """A translated sentence for ``exc``, followed by the provider's own words when it gave any.
+def describe_provider_error(exc: Exception, provider_name: str) -> str:
+    """A translated sentence for ``exc`` naming the provider, followed by the provider's own
+    words when it gave any.
 
     Call inside a request or a ``force_locale`` block so the user's language is used.
     """
-    name = provider_name or _("The provider")
+    name = provider_name
     if isinstance(exc, AuthError):
         text = _(
             "%(name)s refused the API key (HTTP %(status)s). Check the key in Settings → "
