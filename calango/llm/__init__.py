@@ -33,6 +33,7 @@ from calango.llm.streaming import (
     Usage,
     list_models,
     open_chat_stream,
+    warm_up,
 )
 
 __all__ = [
@@ -64,4 +65,5 @@ __all__ = [
     "provider_family",
     "resolve_api_key",
     "trim_to_budget",
+    "warm_up",
 ]

@@ -316,3 +316,20 @@ def list_models(settings: ProviderSettings) -> list[str]:
     if settings.kind == "gemini":
         ids = [i.removeprefix("models/") for i in ids]
     return sorted(set(ids))
+
+
+def warm_up() -> None:
+    """Load the SDKs' lazily imported request machinery (~50 ms on the first request) by
+    sending one request of each kind to a closed local port. Call once per worker process,
+    before it serves, so the first user's answer does not pay for it."""
+    for kind in ("openai", "anthropic"):
+        settings = ProviderSettings(
+            name="warm-up",
+            kind=kind,
+            base_url="http://127.0.0.1:9/v1",
+            api_key="warm-up",
+            connect_timeout=0.5,
+            max_retries=0,
+        )
+        with contextlib.suppress(ProviderError):
+            open_chat_stream(settings, "warm-up", [{"role": "user", "content": "."}]).close()

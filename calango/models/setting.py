@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Select, String, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from calango.extensions import db
 
@@ -25,9 +28,23 @@ class Setting(db.Model):
 
     @staticmethod
     def put(key: str, value: Any) -> None:
-        """Set ``key`` in the current transaction (the caller commits)."""
-        row = db.session.get(Setting, key)
-        if row is None:
-            db.session.add(Setting(key=key, value=value))
-        else:
-            row.value = value
+        """Set ``key`` in the current transaction (the caller commits).
+
+        An upsert: two first writes of the same key at once (two sends on a fresh database)
+        must not collide on the primary key.
+        """
+        dialect = db.session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(Setting).values(key=key, value=value)
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[Setting.key], set_={"value": statement.excluded.value}
+            )
+        )
+        loaded = db.session.identity_map.get(identity_key(Setting, key))
+        if loaded is not None:
+            db.session.expire(loaded)
+
+    @staticmethod
+    def select_all() -> Select[tuple[Setting]]:
+        return select(Setting)

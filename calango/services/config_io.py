@@ -37,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
 from calango.llm import PRESETS, env_key_names
-from calango.models import PROVIDER_KINDS, Persona, Provider, Setting
+from calango.models import PROVIDER_KINDS, Persona, Provider
 from calango.services import preferences
 from calango.services.config_parse import (
     ConfigImportError,
@@ -229,7 +229,7 @@ def _import_setting(name: str, key: str, value: Any, current: Any, result: Impor
     if value == current:
         result.unchanged.append(path)
     else:
-        Setting.put(key, value)
+        preferences.put_setting(key, value)
         result.updated.append(path)
 
 

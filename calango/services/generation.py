@@ -245,7 +245,10 @@ def _produce(app: Flask, generation: Generation) -> None:
                     if generation.stop_event.is_set():
                         raise _Stopped
                     now = time.monotonic()
-                    if now - last_flush >= FLUSH_INTERVAL and len(generation.text) != flushed_len:
+                    # The first text is written at once, so that followers in other workers
+                    # (polling the row) start showing the answer without waiting a full second.
+                    due = flushed_len == 0 or now - last_flush >= FLUSH_INTERVAL
+                    if due and len(generation.text) != flushed_len:
                         flushed_len = len(generation.text)
                         last_flush = now
                         if _save(message_id, content=generation.text, heartbeat_at=utcnow()):

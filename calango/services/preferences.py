@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from sqlalchemy.exc import SQLAlchemyError
 
 from calango.extensions import db
@@ -15,13 +16,29 @@ LANGUAGE_KEY = "language"
 LAST_CHOICE_KEY = "last_chat_choice"
 
 
+def _saved() -> dict[str, Any]:
+    """Every setting, read once per request (theme, language and last choice are all needed
+    by most pages: one query instead of three)."""
+    cached = g.get("calango_settings")
+    if cached is None:
+        try:
+            cached = {row.key: row.value for row in db.session.scalars(Setting.select_all())}
+        except SQLAlchemyError:
+            # Error pages render the layout too; a broken database must not break them.
+            db.session.rollback()
+            return {}
+        g.calango_settings = cached
+    return cached
+
+
 def _safe_get(key: str) -> Any:
-    # Error pages render the layout too; a broken database must not break them.
-    try:
-        return Setting.get(key)
-    except SQLAlchemyError:
-        db.session.rollback()
-        return None
+    return _saved().get(key)
+
+
+def put_setting(key: str, value: Any) -> None:
+    """Write a setting in the current transaction (the caller commits)."""
+    Setting.put(key, value)
+    g.pop("calango_settings", None)
 
 
 def saved_theme() -> str:
@@ -38,8 +55,8 @@ def saved_language() -> str | None:
 
 def save_appearance(theme: str, language: str | None) -> None:
     """Persist theme and language (empty language = follow the browser)."""
-    Setting.put(THEME_KEY, theme)
-    Setting.put(LANGUAGE_KEY, language or None)
+    put_setting(THEME_KEY, theme)
+    put_setting(LANGUAGE_KEY, language or None)
     db.session.commit()
 
 
@@ -51,4 +68,6 @@ def last_chat_choice() -> dict[str, str]:
 
 def remember_chat_choice(provider: str, model: str, persona: str | None) -> None:
     """Record the last provider/model/persona in the current transaction (caller commits)."""
-    Setting.put(LAST_CHOICE_KEY, {"provider": provider, "model": model, "persona": persona or ""})
+    choice = {"provider": provider, "model": model, "persona": persona or ""}
+    if last_chat_choice() != choice:  # most sends repeat the last choice: no write, no lock
+        put_setting(LAST_CHOICE_KEY, choice)

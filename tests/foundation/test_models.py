@@ -56,3 +56,13 @@ def test_timestamps_come_back_timezone_aware(app_ctx):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(ChatSession, chat.id).created_at.tzinfo is not None
+
+
+def test_setting_put_is_an_upsert_when_another_writer_got_there_first(app_ctx):
+    from calango.models import Setting
+
+    with db.engine.begin() as other:  # another request commits the row first
+        other.execute(Setting.__table__.insert().values(key="last_chat_choice", value={"a": 1}))
+    Setting.put("last_chat_choice", {"a": 2})  # no IntegrityError: insert or update
+    db.session.commit()
+    assert Setting.get("last_chat_choice") == {"a": 2}

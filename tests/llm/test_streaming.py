@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -317,3 +318,11 @@ def test_provider_errors_share_a_base_class():
         ConnectionLostError,
     ):
         assert issubclass(cls, ProviderError)
+
+
+def test_warm_up_sends_nothing_anywhere_and_never_raises(fake: Any) -> None:
+    from calango.llm import warm_up
+
+    before = len(fake.requests)
+    warm_up()  # only a closed local port is tried
+    assert len(fake.requests) == before
