@@ -48,4 +48,4 @@ format:
 	$(BIN)/ruff check --fix .
 
 bench:
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python -m bench.run_all

@@ -1,0 +1,1 @@
+"""Benchmarks for Calango (run them as modules: ``python -m bench.ttft``); not tests."""
