@@ -22,6 +22,9 @@ from calango.services.generation import lease_seconds, mark_abandoned_streams, r
 
 KEEPALIVE_SECONDS = 15.0
 POLL_SECONDS = 0.3
+# Until the first text shows up, poll faster: the producer writes its first text at once, and
+# that first token is the latency users feel. Afterwards it writes about once a second.
+FIRST_TEXT_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -110,4 +113,4 @@ def _follow_row(
         if time.monotonic() - last_write >= keepalive:
             yield Keepalive()
             last_write = time.monotonic()
-        time.sleep(poll)
+        time.sleep(min(poll, FIRST_TEXT_POLL_SECONDS) if offset == 0 else poll)
