@@ -13,6 +13,7 @@ patched, with gevent. It behaves like the browser script: POST the composer form
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import http.client
 import json
@@ -533,3 +534,20 @@ def provider_arrivals(fake_url: str) -> dict[str, float]:
         return dict(json.loads(conn.getresponse().read()))
     finally:
         conn.close()
+
+
+def add_stack_arguments(
+    parser: argparse.ArgumentParser, chunks: int, delay: float
+) -> argparse.ArgumentParser:
+    """The options every benchmark shares: database, workers, the fake's script, connections."""
+    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY (default 2)")
+    parser.add_argument("--chunks", type=int, default=chunks, help="text chunks per answer")
+    parser.add_argument("--delay", type=float, default=delay, help="seconds between chunks")
+    parser.add_argument("--first-delay", type=float, default=0.05, help="provider latency, s")
+    parser.add_argument(
+        "--fresh-connections",
+        action="store_true",
+        help="open each stream on a new connection (may land on another worker)",
+    )
+    return parser

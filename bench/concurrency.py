@@ -38,6 +38,7 @@ from bench.common import (  # noqa: E402
     FakeConfig,
     Stack,
     StreamResult,
+    add_stack_arguments,
     cpu_seconds,
     direct_ttft,
     percentile,
@@ -51,16 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", type=int, default=50, help="simultaneous clients")
     parser.add_argument("--ramp", type=float, default=0.0, help="spread the sends over S s")
-    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
-    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY (default 2)")
-    parser.add_argument("--chunks", type=int, default=40, help="text chunks per answer")
-    parser.add_argument("--delay", type=float, default=0.05, help="seconds between chunks")
-    parser.add_argument("--first-delay", type=float, default=0.05, help="provider latency, s")
-    parser.add_argument(
-        "--fresh-connections",
-        action="store_true",
-        help="open each stream on a new connection (may land on another worker)",
-    )
+    add_stack_arguments(parser, chunks=40, delay=0.05)
     return parser.parse_args(argv)
 
 

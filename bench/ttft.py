@@ -22,6 +22,7 @@ from bench.common import (
     FakeConfig,
     Stack,
     StreamResult,
+    add_stack_arguments,
     direct_ttft,
     provider_arrivals,
     summary,
@@ -33,16 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=50, help="measured pairs (default 50)")
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured pairs first")
-    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
-    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY (default 2)")
-    parser.add_argument("--first-delay", type=float, default=0.05, help="provider latency, s")
-    parser.add_argument("--chunks", type=int, default=10, help="text chunks per answer")
-    parser.add_argument("--delay", type=float, default=0.01, help="seconds between chunks")
-    parser.add_argument(
-        "--fresh-connections",
-        action="store_true",
-        help="open the stream on a new connection (may land on another worker)",
-    )
+    add_stack_arguments(parser, chunks=10, delay=0.01)
     return parser.parse_args(argv)
 
 
