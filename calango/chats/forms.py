@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from calango.forms import strip_whitespace
 from calango.services.chat import ComposerChoice, ComposerOptions
 
 TITLE_MAX = 200
@@ -43,7 +44,7 @@ class MessageForm(FlaskForm):
 class RenameForm(FlaskForm):
     title = StringField(
         _l("Title"),
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[strip_whitespace],
         validators=[
             DataRequired(_l("Give the chat a title.")),
             Length(max=TITLE_MAX, message=_l("Keep the title to %(max)d characters or fewer.")),

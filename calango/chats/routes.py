@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from calango.chats import bp
 from calango.chats.forms import ConfirmForm, MessageForm, RenameForm
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession, MessageStatus, Provider
+from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.services import chat as chat_service
 from calango.services.generation import request_stop
 from calango.services.providers import first_run_offers
@@ -71,12 +71,7 @@ def render_chat(
     options = chat_service.composer_options()
     form = form or MessageForm(formdata=None)
     form.offer(options, chat_service.composer_choice(session, options))
-    messages = (
-        list(db.session.scalars(ChatMessage.select_for_session(session.id))) if session else []
-    )
-    has_providers = bool(options.providers) or (
-        db.session.scalar(Provider.select_all().limit(1)) is not None
-    )
+    messages = chat_service.session_messages(session)
     page = render_template(
         "chats/chat.html",
         session=session,
@@ -85,8 +80,8 @@ def render_chat(
         error=error,
         options=options,
         sidebar=_sidebar(),
-        has_providers=has_providers,
-        offers=[] if has_providers else first_run_offers(),
+        has_providers=options.any_configured,
+        offers=[] if options.any_configured else first_run_offers(),
         providers_url=chat_service.provider_link()[0],
         streaming=any(m.status == MessageStatus.STREAMING for m in messages),
     )
@@ -209,9 +204,10 @@ def delete(chat_id: uuid.UUID) -> BaseResponse | str:
         chat_service.delete_session(session)
         flash(_("Deleted the chat “%(title)s”.", title=title), "success")
         return redirect(url_for("chats.index"), code=303)
-    count = db.session.scalar(
-        db.select(db.func.count()).select_from(ChatMessage).where(ChatMessage.session_id == chat_id)
-    )
     return render_template(
-        "chats/delete.html", session=session, form=form, count=count or 0, sidebar=_sidebar()
+        "chats/delete.html",
+        session=session,
+        form=form,
+        count=chat_service.message_count(session),
+        sidebar=_sidebar(),
     )

@@ -10,11 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import Field, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from calango.forms import strip_whitespace
 from calango.services.personas import NAME_MAX, PROMPT_MAX, name_taken
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
 
 
 def name_taken_message(name: str) -> str:
@@ -34,7 +31,7 @@ class PersonaForm(FlaskForm):
 
     name = StringField(
         _l("Name"),
-        filters=[_strip],
+        filters=[strip_whitespace],
         validators=[
             DataRequired(_l("Give the persona a name.")),
             Length(max=NAME_MAX, message=_l("Keep the name to %(max)d characters or fewer.")),
@@ -43,7 +40,7 @@ class PersonaForm(FlaskForm):
     )
     prompt = TextAreaField(
         _l("System prompt"),
-        filters=[_strip],
+        filters=[strip_whitespace],
         validators=[
             DataRequired(_l("Write the instructions the model should follow.")),
             Length(max=PROMPT_MAX, message=_l("Keep the prompt to %(max)d characters or fewer.")),

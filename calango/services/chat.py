@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
@@ -74,9 +74,8 @@ class ComposerOptions:
 
     providers: list[Provider] = field(default_factory=list)
     personas: list[Persona] = field(default_factory=list)
-
-    def model_choices(self) -> dict[str, list[tuple[str, str]]]:
-        return {p.name: [(m, m) for m in p.models] for p in self.providers}
+    # Any provider at all, usable or not: without one the page offers first-run set-up.
+    any_configured: bool = False
 
 
 def title_from(text: str) -> str:
@@ -89,9 +88,28 @@ def title_from(text: str) -> str:
 
 
 def composer_options() -> ComposerOptions:
+    """Enabled providers that have models, every persona, and whether any provider exists."""
     providers = [p for p in db.session.scalars(Provider.select_enabled()) if p.models]
     personas = list(db.session.scalars(Persona.select_all()))
-    return ComposerOptions(providers=providers, personas=personas)
+    any_configured = bool(providers) or (
+        db.session.scalar(Provider.select_all().limit(1)) is not None
+    )
+    return ComposerOptions(providers=providers, personas=personas, any_configured=any_configured)
+
+
+def session_messages(session: ChatSession | None) -> list[ChatMessage]:
+    """The chat's messages in order (none for a chat not yet created)."""
+    if session is None:
+        return []
+    return list(db.session.scalars(ChatMessage.select_for_session(session.id)))
+
+
+def message_count(session: ChatSession) -> int:
+    """How many messages the chat holds (shown before deleting it)."""
+    count = db.session.scalar(
+        select(func.count()).select_from(ChatMessage).where(ChatMessage.session_id == session.id)
+    )
+    return count or 0
 
 
 def composer_choice(session: ChatSession | None, options: ComposerOptions) -> ComposerChoice:

@@ -42,6 +42,7 @@ from calango.llm import (
 )
 from calango.models import ChatMessage, MessageStatus
 from calango.models.types import utcnow
+from calango.services.provider_errors import describe_provider_error
 
 log = logging.getLogger(__name__)
 
@@ -265,8 +266,6 @@ def _produce(app: Flask, generation: Generation) -> None:
             if generation.stop_event.is_set():
                 status = MessageStatus.STOPPED  # closing the stream on Stop looks like a cut
             else:
-                from calango.services.provider_errors import describe_provider_error
-
                 status = MessageStatus.ERROR
                 error_text = describe_provider_error(exc, request.settings.name)
                 log.info("provider error for message %s: %r", message_id, exc)

@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
+from calango.forms import strip_whitespace
 from calango.models import PROVIDER_KINDS, Provider
 from calango.services.providers import BASE_URL_MAX, NAME_MAX, is_http_url, normalize_models
 
@@ -28,10 +29,6 @@ KIND_LABELS = {
     "anthropic": _l("Anthropic (Messages API)"),
     "gemini": _l("Google Gemini"),
 }
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
 
 
 def parse_model_lines(text: str | None) -> list[str]:
@@ -93,7 +90,7 @@ class ProviderForm(FlaskForm):
 
     name = StringField(
         _l("Name"),
-        filters=[_strip],
+        filters=[strip_whitespace],
         validators=[
             DataRequired(_l("Give the provider a name.")),
             Length(max=NAME_MAX, message=_l("Keep the name to %(max)d characters or fewer.")),
@@ -108,7 +105,7 @@ class ProviderForm(FlaskForm):
     )
     base_url = StringField(
         _l("Base URL"),
-        filters=[_strip],
+        filters=[strip_whitespace],
         validators=[
             Optional(),
             Length(max=BASE_URL_MAX, message=_l("Keep the URL to %(max)d characters or fewer.")),
@@ -117,7 +114,7 @@ class ProviderForm(FlaskForm):
     )
     api_key = PasswordField(
         _l("API key"),
-        filters=[_strip],
+        filters=[strip_whitespace],
         render_kw={"autocomplete": "new-password", "spellcheck": "false"},
     )
     remove_key = BooleanField(_l("Remove the stored key"))
