@@ -6,9 +6,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from calango.import_export import bp
+from calango.import_export.forms import ConfigExportForm, ConfigImportForm
 from calango.services import config_io
-from calango.settings import bp
-from calango.settings.config_forms import ConfigExportForm, ConfigImportForm
 
 EXPORT_FILENAME = "calango-config.yaml"
 
@@ -17,7 +17,7 @@ def _render(
     import_form: ConfigImportForm | None = None, export_form: ConfigExportForm | None = None
 ) -> str:
     return render_template(
-        "settings/config.html",
+        "import_export/index.html",
         import_form=import_form or ConfigImportForm(formdata=None),
         export_form=export_form or ConfigExportForm(formdata=None),
     )
@@ -31,13 +31,13 @@ def _download(text: str, private: bool) -> Response:
     return response
 
 
-@bp.get("/config")
-def config_page() -> str:
+@bp.get("")
+def index() -> str:
     return _render()
 
 
-@bp.post("/config/import")
-def config_import() -> str | Response:
+@bp.post("/import")
+def import_config() -> str | Response:
     form = ConfigImportForm()
     if not form.validate_on_submit():
         return _render(import_form=form)
@@ -62,11 +62,11 @@ def config_import() -> str | Response:
     )
     for warning in result.warnings:
         flash(warning, "warning")
-    return redirect(url_for("settings.config_page"))
+    return redirect(url_for("import_export.index"))
 
 
-@bp.route("/config/export", methods=["GET", "POST"])
-def config_export() -> str | Response:
+@bp.route("/export", methods=["GET", "POST"])
+def export_config() -> str | Response:
     with_secrets = False
     if request.method == "POST":
         form = ConfigExportForm()
@@ -77,5 +77,5 @@ def config_export() -> str | Response:
         text = config_io.export_config(with_secrets=with_secrets)
     except config_io.ConfigExportError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("settings.config_page"))
+        return redirect(url_for("import_export.index"))
     return _download(text, private=with_secrets)

@@ -12,11 +12,11 @@ from calango.encryption import KeyDecryptionError
 from calango.extensions import db
 from calango.llm import PRESETS, ProviderError
 from calango.models import Provider
+from calango.providers import bp
+from calango.providers.forms import ProviderActionForm, ProviderForm, parse_model_lines
 from calango.services import providers as service
 from calango.services.first_run import preset_name
 from calango.services.provider_errors import describe_provider_error
-from calango.settings import bp
-from calango.settings.provider_forms import ProviderActionForm, ProviderForm, parse_model_lines
 
 
 def _input_from(form: ProviderForm) -> service.ProviderInput:
@@ -44,7 +44,7 @@ def _name_taken_error(form: ProviderForm, exc: service.ProviderNameTaken) -> Non
 def _render_form(form: ProviderForm, provider: Provider | None) -> str:
     key = service.key_info(form.name.data, form.kind.data, form.base_url.data, provider)
     return render_template(
-        "settings/provider_form.html",
+        "providers/form.html",
         form=form,
         provider=provider,
         key=key,
@@ -53,18 +53,18 @@ def _render_form(form: ProviderForm, provider: Provider | None) -> str:
     )
 
 
-@bp.get("/providers")
-def providers() -> str:
+@bp.get("")
+def index() -> str:
     return render_template(
-        "settings/providers.html",
+        "providers/index.html",
         rows=service.list_providers(),
         offers=service.first_run_offers(),
         presets=PRESETS,
     )
 
 
-@bp.route("/providers/new", methods=["GET", "POST"])
-def provider_new() -> str | Response:
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> str | Response:
     preset = PRESETS.get(request.args.get("preset", ""))
     initial = (
         {"name": preset_name(preset), "kind": preset["kind"], "base_url": preset["base_url"] or ""}
@@ -86,12 +86,12 @@ def provider_new() -> str | Response:
                 ),
                 "success",
             )
-            return redirect(url_for("settings.provider_edit", provider_id=provider.id))
+            return redirect(url_for("providers.edit", provider_id=provider.id))
     return _render_form(form, None)
 
 
-@bp.route("/providers/<int:provider_id>/edit", methods=["GET", "POST"])
-def provider_edit(provider_id: int) -> str | Response:
+@bp.route("/<int:provider_id>/edit", methods=["GET", "POST"])
+def edit(provider_id: int) -> str | Response:
     provider = db.get_or_404(Provider, provider_id)
     form = ProviderForm(data=ProviderForm.initial(provider))
     if form.validate_on_submit():
@@ -109,14 +109,14 @@ def provider_edit(provider_id: int) -> str | Response:
             ]
         else:
             flash(_("Saved the provider “%(name)s”.", name=provider.name), "success")
-            return redirect(url_for("settings.providers"))
+            return redirect(url_for("providers.index"))
     return _render_form(form, provider)
 
 
 def _back(form: ProviderActionForm, provider: Provider) -> Response:
     if form.next.data == "edit":
-        return redirect(url_for("settings.provider_edit", provider_id=provider.id))
-    return redirect(url_for("settings.providers"))
+        return redirect(url_for("providers.edit", provider_id=provider.id))
+    return redirect(url_for("providers.index"))
 
 
 def _action_form() -> ProviderActionForm:
@@ -126,8 +126,8 @@ def _action_form() -> ProviderActionForm:
     return form
 
 
-@bp.post("/providers/<int:provider_id>/toggle")
-def provider_toggle(provider_id: int) -> Response:
+@bp.post("/<int:provider_id>/toggle")
+def toggle(provider_id: int) -> Response:
     provider = db.get_or_404(Provider, provider_id)
     form = _action_form()
     enabled = form.enabled.data == "1" if form.enabled.data else not provider.enabled
@@ -139,18 +139,18 @@ def provider_toggle(provider_id: int) -> Response:
     return _back(form, provider)
 
 
-@bp.route("/providers/<int:provider_id>/delete", methods=["GET", "POST"])
-def provider_delete(provider_id: int) -> str | Response:
+@bp.route("/<int:provider_id>/delete", methods=["GET", "POST"])
+def delete(provider_id: int) -> str | Response:
     provider = db.get_or_404(Provider, provider_id)
     if request.method == "GET":
-        return render_template("settings/provider_delete.html", provider=provider)
+        return render_template("providers/delete.html", provider=provider)
     name = service.delete_provider(provider)
     flash(_("Deleted the provider “%(name)s”.", name=name), "success")
-    return redirect(url_for("settings.providers"))
+    return redirect(url_for("providers.index"))
 
 
-@bp.post("/providers/<int:provider_id>/test")
-def provider_test(provider_id: int) -> Response:
+@bp.post("/<int:provider_id>/test")
+def test(provider_id: int) -> Response:
     provider = db.get_or_404(Provider, provider_id)
     form = _action_form()
     try:
@@ -172,8 +172,8 @@ def provider_test(provider_id: int) -> Response:
     return _back(form, provider)
 
 
-@bp.post("/providers/<int:provider_id>/models")
-def provider_fetch_models(provider_id: int) -> Response:
+@bp.post("/<int:provider_id>/models")
+def fetch_models(provider_id: int) -> Response:
     provider = db.get_or_404(Provider, provider_id)
     form = _action_form()
     try:
@@ -196,8 +196,8 @@ def provider_fetch_models(provider_id: int) -> Response:
     return _back(form, provider)
 
 
-@bp.post("/providers/setup")
-def provider_setup() -> Response:
+@bp.post("/setup")
+def setup() -> Response:
     form = _action_form()
     try:
         result = service.setup_from_offer(form.preset.data or "")
@@ -230,4 +230,4 @@ def provider_setup() -> Response:
                 ),
                 "success",
             )
-    return redirect(url_for("settings.providers"))
+    return redirect(url_for("providers.index"))

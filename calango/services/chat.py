@@ -148,7 +148,7 @@ def composer_choice(session: ChatSession | None, options: ComposerOptions) -> Co
 
 def provider_link() -> tuple[str, str]:
     """Where providers are set up: (url, label)."""
-    endpoint = "settings.providers"
+    endpoint = "providers.index"
     if endpoint not in current_app.view_functions:
         return url_for("settings.index"), _("Settings")
     return url_for(endpoint), _("Settings → Providers")

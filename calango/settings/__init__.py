@@ -1,7 +1,8 @@
-"""The settings blueprint: appearance and language, providers, configuration import/export."""
+"""The settings blueprint: appearance and language (providers and import/export have their own
+blueprints under the same ``/settings`` address)."""
 
 from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-from calango.settings import config_page, providers, routes  # noqa: E402, F401
+from calango.settings import routes  # noqa: E402, F401

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
-from flask import current_app, flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
 from werkzeug.wrappers import Response
@@ -23,12 +22,6 @@ FORMAT_EXAMPLE = {
     "number": Decimal("1234567.5"),
     "money": Decimal("1234.5"),
 }
-
-
-@bp.context_processor
-def _settings_context() -> dict[str, Any]:
-    # settings/_subnav.html lists only the sections whose views are registered.
-    return {"current_app": current_app}
 
 
 @bp.route("/", methods=["GET", "POST"])
