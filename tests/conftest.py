@@ -27,6 +27,7 @@ from werkzeug.serving import make_server
 from calango import create_app
 from calango.extensions import db
 from config import TestConfig
+from tests.helpers import csrf_token_from
 
 BACKENDS = ("sqlite", "postgresql")
 PG_ENV = "CALANGO_TEST_DATABASE_URL"
@@ -218,16 +219,6 @@ def app_ctx(app: Flask) -> Iterator[Flask]:
 @pytest.fixture
 def runner(app: Flask) -> Any:
     return app.test_cli_runner()
-
-
-def csrf_token_from(client: FlaskClient, path: str = "/chats/") -> str:
-    """Fetch a page and return the CSRF token the layout carries in its meta tag."""
-    import re
-
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert match, "page has no csrf-token meta tag"
-    return match.group(1)
 
 
 @pytest.fixture

@@ -1,24 +1,17 @@
-"""Fixtures for the chat tests: a provider pointing at the fake server, and helpers."""
+"""Fixtures for the chat tests: providers served by the fake server (helpers: tests/helpers.py)."""
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession, Provider
-from calango.services.generation import wait_for_generations
+from calango.models import Provider
 from config import TestConfig
-
-FAKE_MODEL = "fake-model"
-# Fixed prices (USD per 1M tokens) so that cost assertions do not depend on price data.
-PRICES = {FAKE_MODEL: {"input": 2.0, "output": 8.0}}
+from tests.helpers import FAKE_MODEL, PRICES
 
 
 @pytest.fixture
@@ -72,56 +65,3 @@ def anthropic_provider(app: Flask, fake: Any) -> Provider:
         db.session.refresh(p)
         db.session.expunge(p)
         return p
-
-
-def send(
-    client: FlaskClient,
-    token: str,
-    text: str,
-    chat_id: Any = None,
-    provider: str = "Fake",
-    model: str = FAKE_MODEL,
-    persona: str = "Calango (Default)",
-    json: bool = True,
-) -> Any:
-    """POST a message as the composer does (JSON for the script, a plain form without it)."""
-    url = f"/chats/{chat_id}/messages" if chat_id else "/chats/messages"
-    headers = {"Accept": "application/json"} if json else {}
-    data = {
-        "csrf_token": token,
-        "content": text,
-        "provider": provider,
-        "model": model,
-        "persona": persona,
-    }
-    return client.post(url, data=data, headers=headers)
-
-
-def finish(app: Flask) -> None:
-    """Wait for every answer this app is producing."""
-    wait_for_generations(app, timeout=20)
-
-
-def messages_of(app: Flask, chat_id: Any) -> list[ChatMessage]:
-    with app.app_context():
-        rows = list(db.session.scalars(ChatMessage.select_for_session(uuid.UUID(str(chat_id)))))
-        for row in rows:
-            db.session.expunge(row)
-        return rows
-
-
-def only_chat(app: Flask) -> ChatSession:
-    with app.app_context():
-        chats = list(db.session.scalars(ChatSession.select_recent()))
-        assert len(chats) == 1, chats
-        db.session.expunge(chats[0])
-        return chats[0]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")

@@ -9,7 +9,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from calango.models import Provider
-from tests.chat.conftest import finish, messages_of, only_chat, wait_until
+from tests.helpers import finish, messages_of, only_chat, wait_until
 
 pytestmark = pytest.mark.browser
 

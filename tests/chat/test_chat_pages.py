@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, Provider
 from calango.models.types import utcnow
-from tests.chat.conftest import finish, messages_of, only_chat, send
+from tests.helpers import finish, messages_of, only_chat, send
 
 
 def _count_messages(app: Flask) -> int:

@@ -20,8 +20,7 @@ from calango.models import ChatMessage, ChatSession, Provider
 from calango.models.types import utcnow
 from calango.services.generation import wait_for_generations
 from config import TestConfig
-from tests.chat.conftest import finish, messages_of, send, wait_until
-from tests.conftest import csrf_token_from
+from tests.helpers import csrf_token_from, finish, messages_of, send, wait_until
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from calango.extensions import db
 from calango.models import ChatMessage, Persona, Provider
-from tests.chat.conftest import FAKE_MODEL, finish, messages_of, only_chat, send, wait_until
+from tests.helpers import FAKE_MODEL, finish, messages_of, only_chat, send, wait_until
 
 
 def test_answer_is_streamed_saved_with_usage_cost_and_timings(

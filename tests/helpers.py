@@ -1,0 +1,81 @@
+"""Helpers the tests import (fixtures stay in the conftest files)."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from calango.extensions import db
+from calango.models import ChatMessage, ChatSession
+from calango.services.generation import wait_for_generations
+
+FAKE_MODEL = "fake-model"
+# Fixed prices (USD per 1M tokens) so that cost assertions do not depend on price data.
+PRICES = {FAKE_MODEL: {"input": 2.0, "output": 8.0}}
+
+
+def csrf_token_from(client: FlaskClient, path: str = "/chats/") -> str:
+    """Fetch a page and return the CSRF token the layout carries in its meta tag."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert match, "page has no csrf-token meta tag"
+    return match.group(1)
+
+
+def send(
+    client: FlaskClient,
+    token: str,
+    text: str,
+    chat_id: Any = None,
+    provider: str = "Fake",
+    model: str = FAKE_MODEL,
+    persona: str = "Calango (Default)",
+    json: bool = True,
+) -> Any:
+    """POST a message as the composer does (JSON for the script, a plain form without it)."""
+    url = f"/chats/{chat_id}/messages" if chat_id else "/chats/messages"
+    headers = {"Accept": "application/json"} if json else {}
+    data = {
+        "csrf_token": token,
+        "content": text,
+        "provider": provider,
+        "model": model,
+        "persona": persona,
+    }
+    return client.post(url, data=data, headers=headers)
+
+
+def finish(app: Flask) -> None:
+    """Wait for every answer this app is producing."""
+    wait_for_generations(app, timeout=20)
+
+
+def messages_of(app: Flask, chat_id: Any) -> list[ChatMessage]:
+    with app.app_context():
+        rows = list(db.session.scalars(ChatMessage.select_for_session(uuid.UUID(str(chat_id)))))
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def only_chat(app: Flask) -> ChatSession:
+    with app.app_context():
+        chats = list(db.session.scalars(ChatSession.select_recent()))
+        assert len(chats) == 1, chats
+        db.session.expunge(chats[0])
+        return chats[0]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
