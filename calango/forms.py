@@ -2,9 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, SubmitField
+from wtforms.validators import ValidationError
+
+from calango.models.names import UniquelyNamed
+from calango.services.names import NameTaken, name_in_use
 
 
 def strip_whitespace(value: Any) -> Any:
     """WTForms filter: trim text input (other values pass through)."""
     return value.strip() if isinstance(value, str) else value
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form: CSRF token and a submit button (every delete confirmation, Stop)."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+class UniqueNameForm(FlaskForm):
+    """A form whose ``name`` field must be free under the name rule
+    (:func:`calango.models.names.normalize_name`).
+
+    ``record_id`` is the row being edited (None when creating), so it may keep its own name or
+    change only its case. Subclasses set ``name_model`` and ``name_taken_message``.
+    """
+
+    name_model: ClassVar[type[UniquelyNamed]]
+    name: Field
+
+    def __init__(self, *args: Any, record_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.record_id = record_id
+
+    def name_taken_message(self, name: str) -> str:
+        """The error shown beside the name when another row has it."""
+        raise NotImplementedError
+
+    def validate_name(self, field: Field) -> None:
+        # Checked here so it is reported with the other errors; the service checks again and
+        # guards the write (report_name_taken covers a writer that raced us).
+        if field.data and name_in_use(self.name_model, field.data, self.record_id):
+            raise ValidationError(self.name_taken_message(field.data))
+
+    def report_name_taken(self, exc: NameTaken) -> None:
+        """Show the service's :class:`NameTaken` beside the name field."""
+        self.name.errors = [*self.name.errors, self.name_taken_message(exc.name)]

@@ -1,4 +1,5 @@
-"""Language selection and locale-aware formatting (the one place for money and dates)."""
+"""Language selection and locale-aware formatting (the one place for numbers, money and
+dates: templates use the ``number``, ``seconds``, ``money`` and ``when`` filters)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,13 @@ def format_number(value: Any) -> str:
     return format_decimal(value)
 
 
+def format_seconds(milliseconds: int | None) -> str:
+    """A duration in milliseconds as seconds with up to two decimals (``1,25`` in pt_BR)."""
+    if milliseconds is None:
+        return "—"
+    return format_decimal(Decimal(milliseconds) / 1000, format="#,##0.##")
+
+
 def init_i18n(app: Flask, babel: Babel) -> None:
     """Bind Flask-Babel and expose the formatting helpers to templates."""
     babel.init_app(
@@ -64,5 +72,6 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["when"] = format_when
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["seconds"] = format_seconds
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -72,8 +72,3 @@ def render_markdown(text: str | None) -> Markup:
         strip_comments=True,
     )
     return Markup(clean)
-
-
-def render_plain(text: str | None) -> Markup:
-    """Escape text and keep its line breaks (for user messages shown verbatim)."""
-    return Markup("<br>\n").join(escape(line) for line in (text or "").split("\n"))

@@ -8,9 +8,8 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from calango.forms import strip_whitespace
+from calango.models.chat import TITLE_MAX
 from calango.services.chat import ComposerChoice, ComposerOptions
-
-TITLE_MAX = 200
 
 
 class MessageForm(FlaskForm):
@@ -52,9 +51,3 @@ class RenameForm(FlaskForm):
         render_kw={"maxlength": TITLE_MAX, "autocomplete": "off"},
     )
     submit = SubmitField(_l("Rename"))
-
-
-class ConfirmForm(FlaskForm):
-    """A bare form: CSRF token and a submit button (delete, stop)."""
-
-    submit = SubmitField(_l("Confirm"))

@@ -24,12 +24,13 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from calango.chats import bp
-from calango.chats.forms import ConfirmForm, MessageForm, RenameForm
+from calango.chats.forms import MessageForm, RenameForm
 from calango.extensions import db
+from calango.forms import ConfirmForm
 from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.services import chat as chat_service
+from calango.services.first_run import first_run_offers
 from calango.services.generation import request_stop
-from calango.services.providers import first_run_offers
 from calango.services.streams import Delta, Done, Keepalive, follow_answer
 
 SIDEBAR_PAGE_SIZE = 30
@@ -39,7 +40,7 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def _session_or_404(chat_id: uuid.UUID) -> ChatSession:
+def _chat_or_404(chat_id: uuid.UUID) -> ChatSession:
     return db.get_or_404(
         ChatSession, chat_id, description=_("This chat does not exist or was deleted.")
     )
@@ -62,7 +63,7 @@ def _sidebar() -> object:
 
 
 def render_chat(
-    session: ChatSession | None,
+    chat: ChatSession | None,
     form: MessageForm | None = None,
     error: chat_service.ChatInputError | None = None,
     status: int = 200,
@@ -70,11 +71,11 @@ def render_chat(
     """The chat page: sidebar, conversation and composer (also used by ``/``)."""
     options = chat_service.composer_options()
     form = form or MessageForm(formdata=None)
-    form.offer(options, chat_service.composer_choice(session, options))
-    messages = chat_service.session_messages(session)
+    form.offer(options, chat_service.composer_choice(chat, options))
+    messages = chat_service.chat_messages(chat)
     page = render_template(
         "chats/chat.html",
-        session=session,
+        chat=chat,
         messages=messages,
         form=form,
         error=error,
@@ -95,7 +96,7 @@ def index() -> tuple[str, int]:
 
 @bp.get("/<uuid:chat_id>")
 def show(chat_id: uuid.UUID) -> tuple[str, int]:
-    return render_chat(_session_or_404(chat_id))
+    return render_chat(_chat_or_404(chat_id))
 
 
 @bp.post("/messages", defaults={"chat_id": None})
@@ -104,7 +105,7 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
     """Send a message. With the script: JSON with the new bubbles. Without: wait for the
     answer, then redirect to the chat (post/redirect/get)."""
     form = MessageForm()
-    session = _session_or_404(chat_id) if chat_id is not None else None
+    chat = _chat_or_404(chat_id) if chat_id is not None else None
     try:
         result = chat_service.send_message(
             chat_id,
@@ -117,14 +118,14 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
         if _wants_json():
             link = {"url": exc.link[0], "label": exc.link[1]} if exc.link else None
             return jsonify(error=exc.message, link=link), exc.status
-        return render_chat(session, form, error=exc, status=exc.status)
+        return render_chat(chat, form, error=exc, status=exc.status)
 
-    chat_url = url_for("chats.show", chat_id=result.session.id)
+    chat_url = url_for("chats.show", chat_id=result.chat.id)
     if _wants_json():
         return jsonify(
             chat_url=chat_url,
-            chat_id=str(result.session.id),
-            title=result.session.title,
+            chat_id=str(result.chat.id),
+            title=result.chat.title,
             new_chat=chat_id is None,
             html=render_template(
                 "chats/_exchange.html",
@@ -186,28 +187,28 @@ def stop(chat_id: uuid.UUID, message_id: int) -> BaseResponse | tuple[Response, 
 
 @bp.route("/<uuid:chat_id>/rename", methods=["GET", "POST"])
 def rename(chat_id: uuid.UUID) -> BaseResponse | str:
-    session = _session_or_404(chat_id)
-    form = RenameForm(obj=session)
+    chat = _chat_or_404(chat_id)
+    form = RenameForm(obj=chat)
     if form.validate_on_submit():
-        chat_service.rename_session(session, form.title.data or "")
-        flash(_("Chat renamed to “%(title)s”.", title=session.title), "success")
+        chat_service.rename_chat(chat, form.title.data or "")
+        flash(_("Chat renamed to “%(title)s”.", title=chat.title), "success")
         return redirect(url_for("chats.show", chat_id=chat_id), code=303)
-    return render_template("chats/rename.html", session=session, form=form, sidebar=_sidebar())
+    return render_template("chats/rename.html", chat=chat, form=form, sidebar=_sidebar())
 
 
 @bp.route("/<uuid:chat_id>/delete", methods=["GET", "POST"])
 def delete(chat_id: uuid.UUID) -> BaseResponse | str:
-    session = _session_or_404(chat_id)
+    chat = _chat_or_404(chat_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        title = session.title
-        chat_service.delete_session(session)
+        title = chat.title
+        chat_service.delete_chat(chat)
         flash(_("Deleted the chat “%(title)s”.", title=title), "success")
         return redirect(url_for("chats.index"), code=303)
     return render_template(
         "chats/delete.html",
-        session=session,
+        chat=chat,
         form=form,
-        count=chat_service.message_count(session),
+        count=chat_service.message_count(chat),
         sidebar=_sidebar(),
     )

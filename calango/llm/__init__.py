@@ -19,9 +19,11 @@ from calango.llm.pricing import Price, compute_cost, find_price
 from calango.llm.providers import (
     ENV_KEYS,
     PRESETS,
+    PROVIDER_KINDS,
     ProviderSettings,
     env_key_names,
     is_local,
+    key_source,
     provider_family,
     resolve_api_key,
 )
@@ -39,6 +41,7 @@ from calango.llm.streaming import (
 __all__ = [
     "ENV_KEYS",
     "PRESETS",
+    "PROVIDER_KINDS",
     "AuthError",
     "BadRequestError",
     "ChatStream",
@@ -60,6 +63,7 @@ __all__ = [
     "estimate_tokens",
     "find_price",
     "is_local",
+    "key_source",
     "list_models",
     "open_chat_stream",
     "provider_family",

@@ -6,10 +6,11 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-KINDS = ("openai", "anthropic", "gemini")
+# The protocols Calango speaks; a provider's ``kind`` is one of them.
+PROVIDER_KINDS = ("openai", "anthropic", "gemini")
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
 LOCAL_PLACEHOLDER_KEY = "not-needed"
 
@@ -136,6 +137,33 @@ def is_local(base_url: str | None) -> bool:
     return address.is_loopback or address.is_private or address.is_unspecified
 
 
+KeySource = Literal["stored", "environment", "local", "none"]
+
+
+def key_source(
+    name: str,
+    kind: str,
+    base_url: str | None,
+    has_stored_key: bool,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[KeySource, str | None]:
+    """Where this provider's key comes from, and the environment variable when it is one.
+
+    The one decision, in order: the stored key, else the first set environment variable, else
+    nothing for a local server (which ignores keys), else none. :func:`resolve_api_key` and
+    the provider pages both follow it.
+    """
+    if has_stored_key:
+        return "stored", None
+    env = os.environ if environ is None else environ
+    for var in env_key_names(name, kind, base_url):
+        if env.get(var, "").strip():
+            return "environment", var
+    if is_local(base_url):
+        return "local", None
+    return "none", None
+
+
 def resolve_api_key(
     name: str,
     kind: str,
@@ -143,15 +171,14 @@ def resolve_api_key(
     stored: str | None,
     environ: Mapping[str, str] | None = None,
 ) -> str | None:
-    """The key to use: the stored one, else the first set environment variable, else a
-    placeholder for local servers (which ignore keys), else ``None``."""
-    if stored and stored.strip():
-        return stored.strip()
+    """The key to send, following :func:`key_source`: the stored one, an environment
+    variable's, a placeholder for local servers, or ``None``."""
     env = os.environ if environ is None else environ
-    for var in env_key_names(name, kind, base_url):
-        value = env.get(var, "").strip()
-        if value:
-            return value
-    if is_local(base_url):
+    source, var = key_source(name, kind, base_url, bool(stored and stored.strip()), env)
+    if source == "stored" and stored:
+        return stored.strip()
+    if source == "environment" and var:
+        return env[var].strip()
+    if source == "local":
         return LOCAL_PLACEHOLDER_KEY
     return None

@@ -25,6 +25,7 @@ from calango.llm.errors import AuthError, ProviderError, map_exception
 from calango.llm.providers import (
     GEMINI_BASE_URL,
     LOCAL_PLACEHOLDER_KEY,
+    PROVIDER_KINDS,
     ProviderSettings,
     is_local,
     provider_family,
@@ -122,7 +123,7 @@ def _anthropic_client(settings: ProviderSettings) -> anthropic.Anthropic:
 
 
 def _check_kind(kind: str) -> None:
-    if kind not in ("openai", "anthropic", "gemini"):
+    if kind not in PROVIDER_KINDS:
         raise ValueError(f"unknown provider kind: {kind!r}")
 
 

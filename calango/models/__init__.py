@@ -2,12 +2,11 @@
 
 from calango.models.chat import ChatMessage, ChatSession, MessageStatus
 from calango.models.persona import DEFAULT_PERSONA_NAME, Persona
-from calango.models.provider import PROVIDER_KINDS, Provider
+from calango.models.provider import Provider
 from calango.models.setting import Setting
 
 __all__ = [
     "DEFAULT_PERSONA_NAME",
-    "PROVIDER_KINDS",
     "ChatMessage",
     "ChatSession",
     "MessageStatus",

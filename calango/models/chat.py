@@ -23,9 +23,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import Select
 
 from calango.extensions import db
+from calango.models.names import NAME_MAX
 from calango.models.types import UTCDateTime, utcnow
 
-ROLES = ("user", "assistant", "system")
+TITLE_MAX = 200
 
 
 class MessageStatus:
@@ -36,8 +37,6 @@ class MessageStatus:
     ERROR = "error"
     STOPPED = "stopped"
     INTERRUPTED = "interrupted"
-    ALL = (COMPLETE, STREAMING, ERROR, STOPPED, INTERRUPTED)
-    FINAL = (COMPLETE, ERROR, STOPPED, INTERRUPTED)
 
 
 class ChatSession(db.Model):
@@ -46,14 +45,13 @@ class ChatSession(db.Model):
     __tablename__ = "chat_sessions"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    title: Mapped[str] = mapped_column(String(200), default="")
-    persona: Mapped[str | None] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
+    persona: Mapped[str | None] = mapped_column(String(NAME_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
 
     messages: Mapped[list[ChatMessage]] = relationship(
-        back_populates="session",
+        back_populates="chat",
         order_by="(ChatMessage.timestamp, ChatMessage.id)",
         cascade="all, delete-orphan",
         passive_deletes=True,
@@ -85,9 +83,9 @@ class ChatMessage(db.Model):
     content: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=MessageStatus.COMPLETE)
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    provider: Mapped[str | None] = mapped_column(String(80))
+    provider: Mapped[str | None] = mapped_column(String(NAME_MAX))
     model: Mapped[str | None] = mapped_column(String(200))
-    persona: Mapped[str | None] = mapped_column(String(80))
+    persona: Mapped[str | None] = mapped_column(String(NAME_MAX))
     # {"prompt": int, "completion": int, "total": int, "estimated": bool}
     token_usage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 8))
@@ -98,9 +96,8 @@ class ChatMessage(db.Model):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by Stop (possibly in another worker); the producer polls it.
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
 
-    session: Mapped[ChatSession] = relationship(back_populates="messages")
+    chat: Mapped[ChatSession] = relationship(back_populates="messages")
 
     def __repr__(self) -> str:
         return f"<ChatMessage {self.id} {self.role} {self.status}>"

@@ -11,12 +11,13 @@ from sqlalchemy.sql import Select
 
 from calango.encryption import decrypt_secret, encrypt_secret
 from calango.extensions import db
+from calango.models.names import UniquelyNamed
 from calango.models.types import UTCDateTime, utcnow
 
-PROVIDER_KINDS = ("openai", "anthropic", "gemini")
+BASE_URL_MAX = 500
 
 
-class Provider(db.Model):
+class Provider(UniquelyNamed, db.Model):
     """One configured provider endpoint.
 
     ``kind`` picks the protocol: ``openai`` is any OpenAI-compatible endpoint (OpenAI, Groq,
@@ -27,9 +28,8 @@ class Provider(db.Model):
     __tablename__ = "providers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(20), default="openai")
-    base_url: Mapped[str | None] = mapped_column(String(500))
+    base_url: Mapped[str | None] = mapped_column(String(BASE_URL_MAX))
     api_key_encrypted: Mapped[str | None] = mapped_column(Text)
     api_key_hint: Mapped[str | None] = mapped_column(String(8))
     models: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -64,7 +64,7 @@ class Provider(db.Model):
 
     @staticmethod
     def select_all() -> Select[tuple[Provider]]:
-        return select(Provider).order_by(db.func.lower(Provider.name))
+        return select(Provider).order_by(Provider.name_key)
 
     @staticmethod
     def select_enabled() -> Select[tuple[Provider]]:

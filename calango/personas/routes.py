@@ -7,15 +7,12 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from calango.extensions import db
+from calango.forms import ConfirmForm
 from calango.models import Persona
 from calango.personas import bp
-from calango.personas.forms import PersonaForm, name_taken_message
+from calango.personas.forms import PersonaForm
 from calango.services import personas as service
-
-
-def _name_taken_error(form: PersonaForm, exc: service.PersonaNameTaken) -> None:
-    # Another request took the name between the form's check and the write.
-    form.name.errors = [*form.name.errors, name_taken_message(exc.name)]
+from calango.services.names import NameTaken
 
 
 @bp.get("/")
@@ -29,8 +26,8 @@ def create() -> str | Response:
     if form.validate_on_submit():
         try:
             persona = service.create_persona(form.name.data or "", form.prompt.data or "")
-        except service.PersonaNameTaken as exc:
-            _name_taken_error(form, exc)
+        except NameTaken as exc:
+            form.report_name_taken(exc)
         else:
             flash(_("Created persona “%(name)s”.", name=persona.name), "success")
             return redirect(url_for("personas.index"))
@@ -40,29 +37,29 @@ def create() -> str | Response:
 @bp.route("/<int:persona_id>/edit", methods=["GET", "POST"])
 def edit(persona_id: int) -> str | Response:
     persona = db.get_or_404(Persona, persona_id)
-    form = PersonaForm(obj=persona, persona_id=persona.id)
+    form = PersonaForm(obj=persona, record_id=persona.id)
     if form.validate_on_submit():
         try:
             service.update_persona(persona, form.name.data or "", form.prompt.data or "")
-        except service.PersonaNameTaken as exc:
-            _name_taken_error(form, exc)
+        except NameTaken as exc:
+            form.report_name_taken(exc)
         else:
             flash(_("Saved persona “%(name)s”.", name=persona.name), "success")
             return redirect(url_for("personas.index"))
     return render_template("personas/form.html", form=form, persona=persona)
 
 
-@bp.get("/<int:persona_id>/delete")
-def confirm_delete(persona_id: int) -> str:
+@bp.route("/<int:persona_id>/delete", methods=["GET", "POST"])
+def delete(persona_id: int) -> str | Response:
     persona = db.get_or_404(Persona, persona_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        name = service.delete_persona(persona)
+        flash(_("Deleted persona “%(name)s”.", name=name), "success")
+        return redirect(url_for("personas.index"), code=303)
     return render_template(
-        "personas/delete.html", persona=persona, chat_count=service.chats_using(persona)
+        "personas/delete.html",
+        persona=persona,
+        form=form,
+        chat_count=service.chats_using(persona),
     )
-
-
-@bp.post("/<int:persona_id>/delete")
-def delete(persona_id: int) -> Response:
-    persona = db.get_or_404(Persona, persona_id)
-    name = service.delete_persona(persona)
-    flash(_("Deleted persona “%(name)s”.", name=name), "success")
-    return redirect(url_for("personas.index"))

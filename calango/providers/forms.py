@@ -20,9 +20,12 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
-from calango.forms import strip_whitespace
-from calango.models import PROVIDER_KINDS, Provider
-from calango.services.providers import BASE_URL_MAX, NAME_MAX, is_http_url, normalize_models
+from calango.forms import UniqueNameForm, strip_whitespace
+from calango.llm import PROVIDER_KINDS
+from calango.models import Provider
+from calango.models.names import NAME_MAX
+from calango.models.provider import BASE_URL_MAX
+from calango.services.providers import is_http_url, normalize_models
 
 KIND_LABELS = {
     "openai": _l("OpenAI-compatible (OpenAI, Groq, OpenRouter, Ollama, LM Studio…)"),
@@ -82,11 +85,13 @@ def format_price_lines(prices: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
-class ProviderForm(FlaskForm):
+class ProviderForm(UniqueNameForm):
     """A provider's name, protocol, address, key, models and prices.
 
     The API key is write-only: a PasswordField never renders its value back.
     """
+
+    name_model = Provider
 
     name = StringField(
         _l("Name"),
@@ -137,6 +142,12 @@ class ProviderForm(FlaskForm):
             "models": "\n".join(provider.models or []),
             "prices": format_price_lines(provider.price_overrides),
         }
+
+    def name_taken_message(self, name: str) -> str:
+        return _(
+            "A provider named “%(name)s” already exists. Names must differ by more than case.",
+            name=name,
+        )
 
     def validate_base_url(self, field: StringField) -> None:
         if field.data and not is_http_url(field.data):

@@ -10,12 +10,19 @@ from werkzeug.wrappers import Response
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
+from calango.forms import ConfirmForm
 from calango.llm import PRESETS, ProviderError
 from calango.models import Provider
 from calango.providers import bp
 from calango.providers.forms import ProviderActionForm, ProviderForm, parse_model_lines
 from calango.services import providers as service
-from calango.services.first_run import preset_name
+from calango.services.first_run import (
+    OfferUnavailable,
+    first_run_offers,
+    preset_name,
+    setup_from_offer,
+)
+from calango.services.names import NameTaken
 from calango.services.provider_errors import describe_provider_error
 
 
@@ -29,16 +36,6 @@ def _input_from(form: ProviderForm) -> service.ProviderInput:
         api_key=form.api_key.data or None,
         remove_key=bool(form.remove_key.data),
     )
-
-
-def _name_taken_error(form: ProviderForm, exc: service.ProviderNameTaken) -> None:
-    form.name.errors = [
-        *form.name.errors,
-        _(
-            "A provider named “%(name)s” already exists. Names must differ by more than case.",
-            name=exc.name,
-        ),
-    ]
 
 
 def _render_form(form: ProviderForm, provider: Provider | None) -> str:
@@ -58,7 +55,7 @@ def index() -> str:
     return render_template(
         "providers/index.html",
         rows=service.list_providers(),
-        offers=service.first_run_offers(),
+        offers=first_run_offers(),
         presets=PRESETS,
     )
 
@@ -76,8 +73,8 @@ def new() -> str | Response:
     if form.validate_on_submit():
         try:
             provider = service.create_provider(_input_from(form))
-        except service.ProviderNameTaken as exc:
-            _name_taken_error(form, exc)
+        except NameTaken as exc:
+            form.report_name_taken(exc)
         else:
             flash(
                 _(
@@ -93,12 +90,12 @@ def new() -> str | Response:
 @bp.route("/<int:provider_id>/edit", methods=["GET", "POST"])
 def edit(provider_id: int) -> str | Response:
     provider = db.get_or_404(Provider, provider_id)
-    form = ProviderForm(data=ProviderForm.initial(provider))
+    form = ProviderForm(data=ProviderForm.initial(provider), record_id=provider.id)
     if form.validate_on_submit():
         try:
             service.update_provider(provider, _input_from(form))
-        except service.ProviderNameTaken as exc:
-            _name_taken_error(form, exc)
+        except NameTaken as exc:
+            form.report_name_taken(exc)
         except service.ApiKeyNeeded:
             form.api_key.errors = [
                 *form.api_key.errors,
@@ -142,11 +139,12 @@ def toggle(provider_id: int) -> Response:
 @bp.route("/<int:provider_id>/delete", methods=["GET", "POST"])
 def delete(provider_id: int) -> str | Response:
     provider = db.get_or_404(Provider, provider_id)
-    if request.method == "GET":
-        return render_template("providers/delete.html", provider=provider)
-    name = service.delete_provider(provider)
-    flash(_("Deleted the provider “%(name)s”.", name=name), "success")
-    return redirect(url_for("providers.index"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        name = service.delete_provider(provider)
+        flash(_("Deleted the provider “%(name)s”.", name=name), "success")
+        return redirect(url_for("providers.index"), code=303)
+    return render_template("providers/delete.html", provider=provider, form=form)
 
 
 @bp.post("/<int:provider_id>/test")
@@ -200,13 +198,13 @@ def fetch_models(provider_id: int) -> Response:
 def setup() -> Response:
     form = _action_form()
     try:
-        result = service.setup_from_offer(form.preset.data or "")
-    except service.OfferUnavailable:
+        result = setup_from_offer(form.preset.data or "")
+    except OfferUnavailable:
         flash(
             _("That provider can no longer be set up in one click. Add it by hand instead."),
             "warning",
         )
-    except service.ProviderNameTaken as exc:
+    except NameTaken as exc:
         flash(_("A provider named “%(name)s” already exists.", name=exc.name), "warning")
     else:
         provider = result.provider

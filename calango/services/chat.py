@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, url_for
-from flask_babel import format_number, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
+from calango.i18n import format_number
 from calango.llm import (
     ProviderSettings,
     context_window,
@@ -29,6 +30,7 @@ from calango.models import (
     Persona,
     Provider,
 )
+from calango.models.chat import TITLE_MAX
 from calango.models.types import utcnow
 from calango.services.generation import (
     Generation,
@@ -62,7 +64,7 @@ class ComposerChoice:
 
 @dataclass
 class SendResult:
-    session: ChatSession
+    chat: ChatSession
     user_message: ChatMessage
     assistant_message: ChatMessage
     generation: Generation
@@ -97,35 +99,35 @@ def composer_options() -> ComposerOptions:
     return ComposerOptions(providers=providers, personas=personas, any_configured=any_configured)
 
 
-def session_messages(session: ChatSession | None) -> list[ChatMessage]:
+def chat_messages(chat: ChatSession | None) -> list[ChatMessage]:
     """The chat's messages in order (none for a chat not yet created)."""
-    if session is None:
+    if chat is None:
         return []
-    return list(db.session.scalars(ChatMessage.select_for_session(session.id)))
+    return list(db.session.scalars(ChatMessage.select_for_session(chat.id)))
 
 
-def message_count(session: ChatSession) -> int:
+def message_count(chat: ChatSession) -> int:
     """How many messages the chat holds (shown before deleting it)."""
     count = db.session.scalar(
-        select(func.count()).select_from(ChatMessage).where(ChatMessage.session_id == session.id)
+        select(func.count()).select_from(ChatMessage).where(ChatMessage.session_id == chat.id)
     )
     return count or 0
 
 
-def composer_choice(session: ChatSession | None, options: ComposerOptions) -> ComposerChoice:
+def composer_choice(chat: ChatSession | None, options: ComposerOptions) -> ComposerChoice:
     """A reopened chat preselects its last provider/model/persona; a new chat the last used."""
     wanted: dict[str, Any] = {}
-    if session is not None:
+    if chat is not None:
         last = db.session.scalars(
             select(ChatMessage)
-            .where(ChatMessage.session_id == session.id, ChatMessage.role == "assistant")
+            .where(ChatMessage.session_id == chat.id, ChatMessage.role == "assistant")
             .order_by(ChatMessage.timestamp.desc(), ChatMessage.id.desc())
             .limit(1)
         ).first()
         if last is not None:
             wanted = {"provider": last.provider, "model": last.model, "persona": last.persona}
-        elif session.persona:
-            wanted = {"persona": session.persona}
+        elif chat.persona:
+            wanted = {"persona": chat.persona}
     if not wanted:
         wanted = last_chat_choice()
     choice = ComposerChoice()
@@ -210,15 +212,15 @@ def _resolve_provider(name: str, model: str) -> tuple[Provider, ProviderSettings
 
 
 def build_context(
-    session: ChatSession | None, persona_prompt: str | None, new_text: str, model: str
+    chat: ChatSession | None, persona_prompt: str | None, new_text: str, model: str
 ) -> list[dict[str, str]]:
     """System prompt, earlier messages in order (only the text they hold), the new message;
     trimmed oldest-first to the model's context budget."""
     messages: list[dict[str, str]] = []
     if persona_prompt:
         messages.append({"role": "system", "content": persona_prompt})
-    if session is not None:
-        history = db.session.scalars(ChatMessage.select_for_session(session.id))
+    if chat is not None:
+        history = db.session.scalars(ChatMessage.select_for_session(chat.id))
         for message in history:
             if message.role not in ("user", "assistant") or not message.content.strip():
                 continue
@@ -252,10 +254,10 @@ def send_message(
             ),
             status=413,
         )
-    session = None
+    chat = None
     if session_id is not None:
-        session = db.session.get(ChatSession, session_id)
-        if session is None:
+        chat = db.session.get(ChatSession, session_id)
+        if chat is None:
             raise ChatInputError(_("This chat no longer exists."), status=404)
     provider, settings = _resolve_provider(provider_name, model)
     persona_prompt = None
@@ -267,21 +269,20 @@ def send_message(
             )
         persona_name, persona_prompt = persona.name, persona.prompt
 
-    context = build_context(session, persona_prompt, text, model)
+    context = build_context(chat, persona_prompt, text, model)
     now = utcnow()
-    if session is None:
-        session = ChatSession(title=title_from(text), created_at=now)
-        db.session.add(session)
-    session.updated_at = now
-    session.persona = persona_name or None
-    session.meta = {**(session.meta or {}), "provider": provider.name, "model": model}
+    if chat is None:
+        chat = ChatSession(title=title_from(text), created_at=now)
+        db.session.add(chat)
+    chat.updated_at = now
+    chat.persona = persona_name or None
     db.session.flush()
     user_message = ChatMessage(
-        session_id=session.id, role="user", content=text, timestamp=now,
+        session_id=chat.id, role="user", content=text, timestamp=now,
         persona=persona_name or None, status=MessageStatus.COMPLETE,
     )  # fmt: skip
     assistant = ChatMessage(
-        session_id=session.id, role="assistant", content="", timestamp=now,
+        session_id=chat.id, role="assistant", content="", timestamp=now,
         status=MessageStatus.STREAMING, provider=provider.name, model=model,
         persona=persona_name or None, heartbeat_at=now,
     )  # fmt: skip
@@ -306,23 +307,23 @@ def send_message(
             locale=str(get_locale() or "en"),
         )
     )
-    return SendResult(session, user_message, assistant, generation)
+    return SendResult(chat, user_message, assistant, generation)
 
 
-def rename_session(session: ChatSession, title: str) -> None:
+def rename_chat(chat: ChatSession, title: str) -> None:
     """Give a chat a new title (the form has validated it)."""
-    session.title = title.strip()[:200]
+    chat.title = title.strip()[:TITLE_MAX]
     db.session.commit()
 
 
-def delete_session(session: ChatSession) -> None:
+def delete_chat(chat: ChatSession) -> None:
     """Delete a chat and its messages, stopping an answer still being written."""
     streaming = db.session.scalars(
         select(ChatMessage.id).where(
-            ChatMessage.session_id == session.id, ChatMessage.status == MessageStatus.STREAMING
+            ChatMessage.session_id == chat.id, ChatMessage.status == MessageStatus.STREAMING
         )
     ).all()
     for message_id in streaming:
         request_stop(message_id)
-    db.session.delete(session)
+    db.session.delete(chat)
     db.session.commit()

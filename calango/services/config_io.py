@@ -36,8 +36,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
-from calango.llm import PRESETS, env_key_names
-from calango.models import PROVIDER_KINDS, Persona, Provider
+from calango.llm import PRESETS, PROVIDER_KINDS, env_key_names
+from calango.models import Persona, Provider
 from calango.services import preferences
 from calango.services.config_parse import (
     ConfigImportError,
@@ -65,10 +65,6 @@ class ImportResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created or self.updated)
 
 
 def config_environ() -> dict[str, str]:

@@ -13,9 +13,10 @@ from typing import Any
 import yaml
 from flask_babel import gettext as _
 
-from calango.services.personas import NAME_MAX as PERSONA_NAME_MAX
-from calango.services.personas import PROMPT_MAX
-from calango.services.providers import BASE_URL_MAX, NAME_MAX, is_http_url, normalize_models
+from calango.models.names import NAME_MAX, normalize_name
+from calango.models.persona import PROMPT_MAX
+from calango.models.provider import BASE_URL_MAX
+from calango.services.providers import is_http_url, normalize_models
 
 SECTIONS = ("providers", "personas", "settings")
 PROVIDER_FIELDS = ("kind", "api_key", "base_url", "models", "prices", "enabled")
@@ -256,9 +257,9 @@ def _check_personas(check: _Checker, value: Any) -> list[tuple[str, str]]:
                 path, _("%(path)s must have a name and a prompt.", path=path_text(path))
             )
         check.known_keys(entry, path, PERSONA_FIELDS)
-        name = check.text(entry.get("name"), (*path, "name"), PERSONA_NAME_MAX)
+        name = check.text(entry.get("name"), (*path, "name"), NAME_MAX)
         prompt = check.text(entry.get("prompt"), (*path, "prompt"), PROMPT_MAX)
-        if name.lower() in seen:
+        if normalize_name(name) in seen:
             raise check.fail(
                 (*path, "name"),
                 _(
@@ -267,7 +268,7 @@ def _check_personas(check: _Checker, value: Any) -> list[tuple[str, str]]:
                     name=name,
                 ),
             )
-        seen.add(name.lower())
+        seen.add(normalize_name(name))
         personas.append((name, prompt))
     return personas
 
@@ -290,12 +291,15 @@ def parse_config(
     seen: set[str] = set()
     for name, value in check.mapping(data.get("providers"), ("providers",)).items():
         spec = _check_provider(check, name, value, kinds)
-        if spec.name.lower() in seen:
+        if normalize_name(spec.name) in seen:
             raise check.fail(
                 ("providers", str(name)),
-                _("providers: the name “%(name)s” appears twice (names ignore case).", name=name),
+                _(
+                    "providers: the name “%(name)s” appears twice (names ignore case).",
+                    name=name,
+                ),
             )
-        seen.add(spec.name.lower())
+        seen.add(normalize_name(spec.name))
         parsed.providers.append(spec)
     parsed.personas = _check_personas(check, data.get("personas"))
     settings = check.mapping(data.get("settings"), ("settings",))

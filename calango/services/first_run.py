@@ -20,9 +20,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from calango.encryption import KeyDecryptionError
 from calango.extensions import db
-from calango.llm import PRESETS
+from calango.llm import PRESETS, ProviderError
 from calango.models import Provider
+from calango.models.names import normalize_name
+from calango.services.provider_errors import describe_provider_error
+from calango.services.providers import ProviderInput, create_provider, fetch_models
 
 OLLAMA_DEFAULT_URL = "http://localhost:11434"
 OLLAMA_PROBE_TIMEOUT = 0.5
@@ -98,7 +102,8 @@ def _probe_ollama(url: str) -> tuple[str, ...] | None:
 def _configured(
     names: set[str], urls: set[str], key: str, preset: dict[str, Any], base: str | None
 ) -> bool:
-    if {key.lower(), str(preset["label"]).lower(), preset_name(preset).lower()} & names:
+    candidates = {key, str(preset["label"]), preset_name(preset)}
+    if {normalize_name(name) for name in candidates} & names:
         return True
     return bool(base) and _clean(base) in urls
 
@@ -113,7 +118,7 @@ def first_run_offers(
     """
     environ = os.environ if environ is None else environ
     rows = db.session.execute(select(Provider.name, Provider.base_url)).all()
-    names = {name.lower() for name, _url in rows}
+    names = {normalize_name(name) for name, _url in rows}
     urls = {_clean(url) for _name, url in rows if url}
     offers: list[ProviderOffer] = []
     for key in ENV_PRESETS:
@@ -147,11 +152,6 @@ def setup_from_offer(preset: str) -> SetupResult:
     installed models; other providers are asked for theirs, and a failure leaves the list
     empty with the reason in ``models_error``. Raises :class:`OfferUnavailable`.
     """
-    from calango.encryption import KeyDecryptionError
-    from calango.llm import ProviderError
-    from calango.services.provider_errors import describe_provider_error
-    from calango.services.providers import ProviderInput, create_provider, fetch_models
-
     offer = next((o for o in first_run_offers() if o.preset == preset), None)
     if offer is None:
         raise OfferUnavailable(preset)

@@ -6,35 +6,22 @@ points (its base URL, or its kind when it uses the kind's default address) needs
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from calango.extensions import db
 from calango.llm import (
     ProviderSettings,
     env_key_names,
-    is_local,
+    key_source,
     list_models,
     resolve_api_key,
 )
 from calango.models import Provider
-
-NAME_MAX = 80
-BASE_URL_MAX = 500
-
-
-class ProviderNameTaken(Exception):
-    """Another provider already has this name (names are unique regardless of case)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
+from calango.services.names import check_name_free, commit_named
 
 
 class ApiKeyNeeded(Exception):
@@ -61,11 +48,10 @@ class ProviderInput:
 class KeyInfo:
     """Where a provider's key comes from, for the page to say (never the key itself)."""
 
-    hint: str | None  # last four characters of the stored key
-    env_var: str | None  # the environment variable that is set and would supply a key
+    source: str  # "stored", "environment", "local" or "none" (see calango.llm.key_source)
+    env_var: str | None  # the environment variable that supplies the key
     env_names: tuple[str, ...]  # every variable it would read a key from
-    local: bool  # a local server (Ollama, LM Studio) usually needs no key
-    stored: bool = False  # a key is stored (short keys have no hint)
+    hint: str | None = None  # last four characters of the stored key (short keys have none)
 
 
 @dataclass
@@ -122,23 +108,20 @@ def effective_address(kind: str, base_url: str | None) -> str:
 # --- queries --------------------------------------------------------------------------------
 
 
-def find_by_name(name: str, exclude_id: int | None = None) -> Provider | None:
-    """The provider called ``name`` (any case), if there is one."""
-    query = select(Provider).where(func.lower(Provider.name) == name.strip().lower())
-    if exclude_id is not None:
-        query = query.where(Provider.id != exclude_id)
-    return db.session.scalars(query.limit(1)).first()
+def find_by_name(name: str) -> Provider | None:
+    """The provider called ``name`` under the name rule, if there is one."""
+    return db.session.scalars(Provider.select_by_name(name).limit(1)).first()
 
 
 def key_info(
     name: str, kind: str, base_url: str | None, provider: Provider | None = None
 ) -> KeyInfo:
     """Where the key of a provider with these settings would come from."""
-    names = tuple(env_key_names(name or "", kind or "openai", normalize_base_url(base_url)))
-    env_var = next((n for n in names if os.environ.get(n)), None)
-    hint = provider.api_key_hint if provider is not None and provider.has_api_key else None
+    name, kind, base_url = name or "", kind or "openai", normalize_base_url(base_url)
     stored = provider is not None and provider.has_api_key
-    return KeyInfo(hint, env_var, names, bool(base_url) and is_local(base_url or ""), stored)
+    source, env_var = key_source(name, kind, base_url, stored)
+    hint = provider.api_key_hint if provider is not None and stored else None
+    return KeyInfo(source, env_var, tuple(env_key_names(name, kind, base_url)), hint)
 
 
 def list_providers() -> list[ProviderRow]:
@@ -152,21 +135,11 @@ def list_providers() -> list[ProviderRow]:
 # --- writes ---------------------------------------------------------------------------------
 
 
-def _commit_or_name_taken(name: str) -> None:
-    # The unique constraint is case-sensitive; the check before the write covers case, and this
-    # catches two writers racing for exactly the same name.
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ProviderNameTaken(name) from None
-
-
 def create_provider(data: ProviderInput) -> Provider:
-    """Add a provider; raises :class:`ProviderNameTaken` when the name is used (any case)."""
+    """Add a provider; raises :class:`~calango.services.names.NameTaken` when the name is
+    used."""
     name = data.name.strip()
-    if find_by_name(name) is not None:
-        raise ProviderNameTaken(name)
+    check_name_free(Provider, name)
     provider = Provider(
         name=name,
         kind=data.kind,
@@ -178,19 +151,19 @@ def create_provider(data: ProviderInput) -> Provider:
     if data.api_key and not data.remove_key:
         provider.set_api_key(data.api_key.strip())
     db.session.add(provider)
-    _commit_or_name_taken(name)
+    commit_named(Provider, name)
     return provider
 
 
 def update_provider(provider: Provider, data: ProviderInput) -> Provider:
     """Apply ``data`` to ``provider``.
 
-    Raises :class:`ProviderNameTaken` on a name clash, and :class:`ApiKeyNeeded` when the
-    address changes while a key is stored and no new key was given (nothing is saved then).
+    Raises :class:`~calango.services.names.NameTaken` on a name clash, and
+    :class:`ApiKeyNeeded` when the address changes while a key is stored and no new key was
+    given (nothing is saved then).
     """
     name = data.name.strip()
-    if find_by_name(name, exclude_id=provider.id) is not None:
-        raise ProviderNameTaken(name)
+    check_name_free(Provider, name, exclude_id=provider.id)
     new_key = (data.api_key or "").strip()
     moved = effective_address(provider.kind, provider.base_url) != effective_address(
         data.kind, data.base_url
@@ -206,7 +179,7 @@ def update_provider(provider: Provider, data: ProviderInput) -> Provider:
         provider.set_api_key(None)
     elif new_key:
         provider.set_api_key(new_key)
-    _commit_or_name_taken(name)
+    commit_named(Provider, name, exclude_id=provider.id)
     return provider
 
 
@@ -267,35 +240,3 @@ def fetch_models(provider: Provider, replace: bool = False) -> FetchResult:
         provider.models = after
         db.session.commit()
     return result
-
-
-# The first-run offers live in their own module; re-exported for callers of this service.
-from calango.services.first_run import (  # noqa: E402
-    OfferUnavailable,
-    ProviderOffer,
-    SetupResult,
-    first_run_offers,
-    setup_from_offer,
-)
-
-__all__ = [
-    "ApiKeyNeeded",
-    "FetchResult",
-    "KeyInfo",
-    "OfferUnavailable",
-    "ProviderInput",
-    "ProviderNameTaken",
-    "ProviderOffer",
-    "ProviderRow",
-    "SetupResult",
-    "create_provider",
-    "delete_provider",
-    "fetch_models",
-    "first_run_offers",
-    "key_info",
-    "list_providers",
-    "set_enabled",
-    "setup_from_offer",
-    "test_connection",
-    "update_provider",
-]

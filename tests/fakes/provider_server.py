@@ -159,6 +159,8 @@ class _Handler(BaseHTTPRequestHandler):
                 sent = cut_at[index]
                 if script.cut_after is not None and sent >= script.cut_after:
                     self._cut()
+                if not fake._gate.is_set():
+                    fake._held.set()
                 fake._gate.wait()
                 if sent and script.delay:
                     time.sleep(script.delay)
@@ -343,6 +345,7 @@ class FakeProviderServer:
         self._script = Script()
         self._gate = threading.Event()
         self._gate.set()
+        self._held = threading.Event()  # a stream reached the closed gate
         self.requests: list[dict[str, Any]] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -409,10 +412,15 @@ class FakeProviderServer:
             self._script = Script()
             self.requests.clear()
         self._gate.set()
+        self._held.clear()
 
     def hold(self) -> None:
         """Pause every stream before its next text chunk until ``release()``."""
         self._gate.clear()
+
+    def wait_until_held(self, timeout: float = 10.0) -> bool:
+        """Wait until a stream is paused by ``hold()``; False if none was within ``timeout``."""
+        return self._held.wait(timeout)
 
     def release(self) -> None:
         """Let held streams go on."""

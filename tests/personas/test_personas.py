@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, Persona
-from calango.services.personas import NAME_MAX, PROMPT_MAX
+from calango.models.names import NAME_MAX
+from calango.models.persona import PROMPT_MAX
 
 
 def _persona(app, name):
@@ -166,11 +167,13 @@ def test_duplicate_name_is_reported_with_the_other_errors(app, client, csrf):
 
 
 def test_a_name_taken_between_check_and_write_is_reported(app, client, csrf, monkeypatch):
-    # The form's check passes, then the service finds the name taken (another request won).
-    monkeypatch.setattr("calango.personas.forms.name_taken", lambda *a, **k: False)
+    # Both checks before the write pass (another request wins the race after them): the
+    # unique name_key refuses the row, and the clash is reported like any other.
+    monkeypatch.setattr("calango.forms.name_in_use", lambda *a, **k: False)
+    monkeypatch.setattr("calango.services.personas.check_name_free", lambda *a, **k: None)
     before = _count(app)
     response = client.post(
-        "/personas/new", data={"csrf_token": csrf, "name": "Python Expert", "prompt": "x"}
+        "/personas/new", data={"csrf_token": csrf, "name": "PYTHON  expert", "prompt": "x"}
     )
     assert response.status_code == 200
     assert "already exists" in _field_errors(response.get_data(as_text=True), "name")
@@ -279,7 +282,7 @@ def test_delete_removes_persona_and_keeps_old_chats_readable(app, client, csrf):
     chat_id = _add_chat(app, "Python Expert", text="How do I sort a dict?")
     pid = _persona_id(app, "Python Expert")
     response = client.post(f"/personas/{pid}/delete", data={"csrf_token": csrf})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"].endswith("/personas/")
     page = client.get("/personas/").get_data(as_text=True)
     assert "Deleted persona “Python Expert”." in page
@@ -301,6 +304,11 @@ def test_deleted_name_can_be_used_again(app, client, csrf):
         "/personas/new", data={"csrf_token": csrf, "name": "python expert", "prompt": "New."}
     )
     assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Created persona “python expert”." in page
+    with app.app_context():
+        (persona,) = db.session.scalars(Persona.select_by_name("Python Expert")).all()
+        assert (persona.name, persona.prompt) == ("python expert", "New.")
 
 
 # --- CSRF and unknown ids ---------------------------------------------------------------

@@ -17,7 +17,7 @@ from calango.extensions import db
 from calango.llm import PRESETS
 from calango.models import Provider
 from calango.services import first_run
-from calango.services.providers import first_run_offers
+from calango.services.first_run import first_run_offers
 
 
 class FakeOllama:

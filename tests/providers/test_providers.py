@@ -360,6 +360,7 @@ def test_changing_address_without_stored_key_is_allowed(app, client, csrf):
         data=_form(csrf_token=csrf, name="Fake", base_url="http://localhost:1234/v1"),
     )
     assert response.status_code == 302
+    assert _provider(app, "Fake").base_url == "http://localhost:1234/v1"
 
 
 def test_secret_never_appears_in_html(app, client, csrf):
@@ -428,7 +429,10 @@ def test_delete_confirmation_then_delete(app, client, csrf):
     assert "Delete the provider “Fake”?" in page
     assert f'action="/settings/providers/{pid}/delete"' in page
     response = client.post(f"/settings/providers/{pid}/delete", data={"csrf_token": csrf})
-    assert response.status_code == 302
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/settings/providers")
+    page = client.get("/settings/providers").get_data(as_text=True)
+    assert "Deleted the provider “Fake”." in page
     assert _count(app) == 0
     assert client.get(f"/settings/providers/{pid}/edit").status_code == 404
 
