@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,15 @@ def create_app(config: Any = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def load_app() -> Flask:
+    """:func:`create_app` for servers and commands (``wsgi.py``, the ``calango`` script): a
+    configuration problem ends the process with one clear line instead of a traceback."""
+    from config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        sys.stderr.write(f"Calango configuration error: {exc}\n")
+        raise SystemExit(2) from None

@@ -9,7 +9,9 @@ from typing import NoReturn
 
 import click
 from flask import Flask
-from flask.cli import with_appcontext
+from flask.cli import FlaskGroup, with_appcontext
+
+from calango import load_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "calango" / "translations"
@@ -71,10 +73,6 @@ def register_cli(app: Flask) -> None:
 
 def main() -> None:
     """``calango`` console script: the Flask CLI with Calango's app."""
-    from flask.cli import FlaskGroup
-
-    from wsgi import load_app
-
     FlaskGroup(create_app=load_app)()
 
 

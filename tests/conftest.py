@@ -27,6 +27,7 @@ from werkzeug.serving import make_server
 from calango import create_app
 from calango.extensions import db
 from config import TestConfig
+from tests.fakes.provider_server import FakeProviderServer
 from tests.helpers import csrf_token_from
 
 BACKENDS = ("sqlite", "postgresql")
@@ -202,9 +203,15 @@ def unused_port() -> int:
 
 @pytest.fixture(autouse=True)
 def _push_request_context() -> None:
-    """Replace pytest-flask's: it keeps one request context open for the whole test, so every
-    test-client request would share one app context and one database session (stale reads).
-    Here each request gets its own, as in production; tests use ``app_ctx`` when they need one.
+    """Deliberately replaces pytest-flask's fixture of this name (its ``client``, ``config``
+    and ``options`` marker are used as they come).
+
+    pytest-flask pushes one request context for the whole test. Flask then reuses its app
+    context for every test-client request, so all requests of a test share one ``g`` and one
+    database session, which production never does: the per-request caches in ``g`` (theme,
+    language) and the session's identity map leak from one request into the next (without
+    this override, the theme and chat-context tests fail on stale reads). Tests that need an
+    app context ask for ``app_ctx``.
     """
 
 
@@ -263,14 +270,20 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
 # --- the fake provider ----------------------------------------------------------------
 
 
-@pytest.fixture
-def fake_provider() -> Iterator[Any]:
-    """A protocol-level fake OpenAI/Anthropic server on 127.0.0.1 (see tests/fakes)."""
-    from tests.fakes.provider_server import FakeProviderServer
-
+@pytest.fixture(scope="session")
+def fake_provider_server() -> Iterator[FakeProviderServer]:
+    """One protocol-level fake OpenAI/Anthropic server for the whole run (see tests/fakes)."""
     server = FakeProviderServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake(fake_provider_server: FakeProviderServer) -> Iterator[FakeProviderServer]:
+    """The shared fake provider with default behaviour, no recorded requests, not holding."""
+    fake_provider_server.reset()
+    yield fake_provider_server
+    fake_provider_server.reset()  # releases streams a test left held
 
 
 # --- Playwright with Debian's Chromium ---------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,13 +20,6 @@ def app_config(app_config: TestConfig) -> TestConfig:
     app_config.PROVIDER_READ_TIMEOUT = 5.0
     app_config.PROVIDER_CONNECT_TIMEOUT = 2.0
     return app_config
-
-
-@pytest.fixture
-def fake(fake_provider: Any) -> Iterator[Any]:
-    fake_provider.reset()
-    yield fake_provider
-    fake_provider.release()
 
 
 @pytest.fixture

@@ -1,28 +1,11 @@
-"""One fake provider for the whole llm test run, reset before each test."""
+"""Provider settings pointing at the shared fake provider (``fake``, in tests/conftest.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from calango.llm import ProviderSettings
 from tests.fakes.provider_server import FakeProviderServer
-
-
-@pytest.fixture(scope="session")
-def provider_server() -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake(provider_server: FakeProviderServer) -> Iterator[FakeProviderServer]:
-    """The shared fake provider with default behaviour and no recorded requests."""
-    provider_server.reset()
-    yield provider_server
-    provider_server.reset()
 
 
 @pytest.fixture

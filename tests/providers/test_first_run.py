@@ -173,32 +173,28 @@ def test_page_shows_offers_with_setup_buttons(app, client, monkeypatch):
     assert 'action="/settings/providers/setup"' in page
 
 
-def test_setup_hosted_provider_keeps_key_in_environment(
-    app, client, csrf, monkeypatch, fake_provider
-):
+def test_setup_hosted_provider_keeps_key_in_environment(app, client, csrf, monkeypatch, fake):
     monkeypatch.setenv("GROQ_API_KEY", "gsk-env-123")
     # Point the preset at the fake so the best-effort model fetch stays on this machine.
-    monkeypatch.setitem(PRESETS["groq"], "base_url", fake_provider.openai_base_url)
-    fake_provider.script(models=["llama-3.1-8b-instant", "mixtral"])
+    monkeypatch.setitem(PRESETS["groq"], "base_url", fake.openai_base_url)
+    fake.script(models=["llama-3.1-8b-instant", "mixtral"])
     response = client.post("/settings/providers/setup", data={"csrf_token": csrf, "preset": "groq"})
     assert response.status_code == 302
     provider = _provider(app, "Groq")
     assert provider.kind == "openai"
-    assert provider.base_url == fake_provider.openai_base_url
+    assert provider.base_url == fake.openai_base_url
     assert provider.api_key_encrypted is None  # resolved from the environment when used
     assert provider.models == ["llama-3.1-8b-instant", "mixtral"]
-    assert fake_provider.requests[-1]["headers"]["authorization"] == "Bearer gsk-env-123"
+    assert fake.requests[-1]["headers"]["authorization"] == "Bearer gsk-env-123"
     assert _flashes(client) == ["Set up “Groq” with 2 models."]
     with app.app_context():
         assert first_run_offers() == []
 
 
-def test_setup_with_failing_model_fetch_leaves_list_empty(
-    app, client, csrf, monkeypatch, fake_provider
-):
+def test_setup_with_failing_model_fetch_leaves_list_empty(app, client, csrf, monkeypatch, fake):
     monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-env")
-    monkeypatch.setitem(PRESETS["openrouter"], "base_url", fake_provider.openai_base_url)
-    fake_provider.script(status=401)
+    monkeypatch.setitem(PRESETS["openrouter"], "base_url", fake.openai_base_url)
+    fake.script(status=401)
     client.post("/settings/providers/setup", data={"csrf_token": csrf, "preset": "openrouter"})
     provider = _provider(app, "OpenRouter")
     assert provider is not None and provider.models == []

@@ -465,33 +465,33 @@ def test_every_state_changing_route_needs_csrf(app, client):
 # --- test connection and fetch models against the fake provider --------------------------
 
 
-def test_connection_success(app, client, csrf, fake_provider):
-    fake_provider.script(models=["alpha", "beta", "gamma"])
-    pid = _add(app, base_url=fake_provider.openai_base_url)
+def test_connection_success(app, client, csrf, fake):
+    fake.script(models=["alpha", "beta", "gamma"])
+    pid = _add(app, base_url=fake.openai_base_url)
     response = client.post(f"/settings/providers/{pid}/test", data={"csrf_token": csrf})
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/settings/providers")
     assert _flashes(client) == ["Connected to Fake: 3 models available."]
-    request = fake_provider.requests[-1]
+    request = fake.requests[-1]
     assert request["path"].startswith("/v1/models")
     assert request["headers"]["authorization"] == f"Bearer {SECRET}"
     assert _provider(app, "Fake").models == ["fake-small"]  # a test changes nothing
 
 
-def test_connection_anthropic(app, client, csrf, fake_provider):
-    pid = _add(app, name="Claude", kind="anthropic", base_url=fake_provider.anthropic_base_url)
+def test_connection_anthropic(app, client, csrf, fake):
+    pid = _add(app, name="Claude", kind="anthropic", base_url=fake.anthropic_base_url)
     client.post(f"/settings/providers/{pid}/test", data={"csrf_token": csrf, "next": "edit"})
     assert _flashes(client) == ["Connected to Claude: 2 models available."]
-    headers = fake_provider.requests[-1]["headers"]
+    headers = fake.requests[-1]["headers"]
     assert SECRET in (
         headers.get("x-api-key"),
         headers.get("authorization", "").removeprefix("Bearer "),
     )
 
 
-def test_connection_failure_shows_translated_error(app, client, csrf, fake_provider):
-    fake_provider.script(status=401, error_body={"error": {"message": "Invalid API key"}})
-    pid = _add(app, base_url=fake_provider.openai_base_url)
+def test_connection_failure_shows_translated_error(app, client, csrf, fake):
+    fake.script(status=401, error_body={"error": {"message": "Invalid API key"}})
+    pid = _add(app, base_url=fake.openai_base_url)
     response = client.post(
         f"/settings/providers/{pid}/test", data={"csrf_token": csrf, "next": "edit"}
     )
@@ -501,9 +501,9 @@ def test_connection_failure_shows_translated_error(app, client, csrf, fake_provi
     assert 'class="flash flash-error"' in page
 
 
-def test_connection_failure_in_portuguese(app, client, csrf, fake_provider):
-    fake_provider.script(status=401)
-    pid = _add(app, base_url=fake_provider.openai_base_url)
+def test_connection_failure_in_portuguese(app, client, csrf, fake):
+    fake.script(status=401)
+    pid = _add(app, base_url=fake.openai_base_url)
     client.post(
         f"/settings/providers/{pid}/test",
         data={"csrf_token": csrf},
@@ -521,8 +521,8 @@ def test_connection_refused_server(app, client, csrf, unused_port):
     assert "Fake" in message
 
 
-def test_undecryptable_key_is_a_clear_message(app, client, csrf, fake_provider):
-    pid = _add(app, base_url=fake_provider.openai_base_url)
+def test_undecryptable_key_is_a_clear_message(app, client, csrf, fake):
+    pid = _add(app, base_url=fake.openai_base_url)
     with app.app_context():
         provider = db.session.get(Provider, pid)
         provider.api_key_encrypted = Fernet(Fernet.generate_key()).encrypt(b"x").decode()
@@ -536,9 +536,9 @@ def test_undecryptable_key_is_a_clear_message(app, client, csrf, fake_provider):
     assert client.get(f"/settings/providers/{pid}/edit").status_code == 200
 
 
-def test_fetch_models_merges_then_replaces(app, client, csrf, fake_provider):
-    fake_provider.script(models=["fake-b", "fake-a"])
-    pid = _add(app, base_url=fake_provider.openai_base_url, models=["mine", "fake-a"])
+def test_fetch_models_merges_then_replaces(app, client, csrf, fake):
+    fake.script(models=["fake-b", "fake-a"])
+    pid = _add(app, base_url=fake.openai_base_url, models=["mine", "fake-a"])
     response = client.post(f"/settings/providers/{pid}/models", data={"csrf_token": csrf})
     assert response.status_code == 302
     assert _provider(app, "Fake").models == ["mine", "fake-a", "fake-b"]
@@ -552,9 +552,9 @@ def test_fetch_models_merges_then_replaces(app, client, csrf, fake_provider):
     assert _flashes(client) == ["Fake lists 2 models: 0 added, 1 removed."]
 
 
-def test_fetch_models_failure_keeps_list(app, client, csrf, fake_provider):
-    fake_provider.script(status=500)
-    pid = _add(app, base_url=fake_provider.openai_base_url, models=["mine"])
+def test_fetch_models_failure_keeps_list(app, client, csrf, fake):
+    fake.script(status=500)
+    pid = _add(app, base_url=fake.openai_base_url, models=["mine"])
     client.post(f"/settings/providers/{pid}/models", data={"csrf_token": csrf, "mode": "replace"})
     assert _provider(app, "Fake").models == ["mine"]
     (message,) = _flashes(client)
