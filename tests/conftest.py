@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,30 @@ def _pg_admin_url() -> URL | None:
     return make_url(normalize_database_url(raw))
 
 
+def create_pg_database(admin: URL) -> tuple[str, Callable[[], None]]:
+    """A new, empty PostgreSQL database: its URL and the function that drops it."""
+    name = f"calango_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+    def drop() -> None:
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        engine.dispose()
+
+    return admin.set(database=name).render_as_string(hide_password=False), drop
+
+
 def _migrate(url: str, home: Path) -> dict[str, list[dict[str, Any]]]:
     from flask_migrate import upgrade
 
@@ -84,26 +108,7 @@ def prepared_databases(
                 admin = _pg_admin_url()
                 if admin is None:
                     pytest.skip(f"PostgreSQL: {PG_ENV} is not set")
-                name = f"calango_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-                engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-                with engine.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-                engine.dispose()
-                url = admin.set(database=name).render_as_string(hide_password=False)
-
-                def drop(name: str = name) -> None:
-                    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-                    with engine.connect() as conn:
-                        conn.execute(
-                            text(
-                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = :n AND pid <> pg_backend_pid()"
-                            ),
-                            {"n": name},
-                        )
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-                    engine.dispose()
-
+                url, drop = create_pg_database(admin)
                 cleanups.append(drop)
             prepared = PreparedDatabase(url=url, snapshot=_migrate(url, home))
             self[backend] = prepared
@@ -144,6 +149,20 @@ def reset_database(app: Flask, snapshot: dict[str, list[dict[str, Any]]]) -> Non
                             )
                         )
         db.engine.dispose()
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new database with no tables, for migration tests; dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin = _pg_admin_url()
+    if admin is None:
+        pytest.skip(f"PostgreSQL: {PG_ENV} is not set")
+    url, drop = create_pg_database(admin)
+    yield url
+    drop()
 
 
 @pytest.fixture(params=BACKENDS)

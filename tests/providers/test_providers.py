@@ -571,3 +571,28 @@ def test_a_short_key_gets_no_hint(app_ctx):
     # Showing the last 4 characters of a 5-character key would reveal it.
     assert (short.api_key_hint, long.api_key_hint) == (None, "1234")
     assert short.get_api_key() == "gsk-1"
+
+
+# --- the name rule -----------------------------------------------------------------------
+
+
+def test_name_differing_only_in_non_ascii_case_is_refused(app, client, csrf):
+    _add(app, name="ÇAJU")
+    response = client.post("/settings/providers/new", data=_form(csrf_token=csrf, name="çaju"))
+    assert response.status_code == 200
+    assert "A provider named “çaju” already exists" in _field_errors(
+        response.get_data(as_text=True), "name"
+    )
+    assert _count(app) == 1
+
+
+def test_a_provider_name_taken_between_check_and_write_is_reported(app, client, csrf, monkeypatch):
+    # Both checks before the write pass (another request wins the race after them): the
+    # unique name_key refuses the row, and the clash is shown beside the name.
+    _add(app, name="ÇAJU")
+    monkeypatch.setattr("calango.forms.name_in_use", lambda *a, **k: False)
+    monkeypatch.setattr("calango.services.providers.check_name_free", lambda *a, **k: None)
+    response = client.post("/settings/providers/new", data=_form(csrf_token=csrf, name="çaju"))
+    assert response.status_code == 200
+    assert "already exists" in _field_errors(response.get_data(as_text=True), "name")
+    assert _count(app) == 1

@@ -1,0 +1,85 @@
+"""Migrations that change data, run against a database holding rows from before them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from calango import create_app
+from calango.extensions import db
+from config import TestConfig
+
+BEFORE_NAME_KEYS = "304a8fa88e2d"
+
+
+def _app(url: str, home: Path):
+    return create_app(TestConfig(url, home=str(home)))
+
+
+def _insert(table: str, rows: list[dict]) -> None:
+    columns = [sa.column(name) for name in rows[0]]
+    db.session.execute(sa.table(table, *columns).insert(), rows)
+    db.session.commit()
+
+
+def _names(table: str) -> list[tuple[str, str]]:
+    query = sa.text(f"SELECT name, name_key FROM {table} ORDER BY id")
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def test_name_keys_are_filled_and_old_duplicates_renamed(empty_database_url, tmp_path, capfd):
+    app = _app(empty_database_url, tmp_path)
+    now = "2026-01-01 00:00:00"
+    provider = {"kind": "openai", "models": "[]", "price_overrides": "{}", "enabled": True}
+    with app.app_context():
+        upgrade(revision=BEFORE_NAME_KEYS)
+        _insert(
+            "providers",
+            [
+                {"name": "ÇAJU", **provider, "created_at": now, "updated_at": now},
+                {"name": "çaju", **provider, "created_at": now, "updated_at": now},
+                {"name": "Çaju (2)", **provider, "created_at": now, "updated_at": now},
+            ],
+        )
+        _insert(
+            "personas",
+            [
+                {"name": "água viva", "prompt": "a", "created_at": now, "updated_at": now},
+                {"name": "ÁGUA  VIVA", "prompt": "b", "created_at": now, "updated_at": now},
+            ],
+        )
+        capfd.readouterr()
+        upgrade()
+        # The oldest keeps its name; a later one gets the first free number (2 was taken).
+        assert _names("providers") == [
+            ("ÇAJU", "çaju"),
+            ("çaju (3)", "çaju (3)"),
+            ("Çaju (2)", "çaju (2)"),
+        ]
+        assert _names("personas")[-2:] == [
+            ("água viva", "água viva"),
+            ("ÁGUA  VIVA (2)", "água viva (2)"),
+        ]
+        # Alembic's logging (alembic.ini) writes the warning to stderr for whoever upgrades.
+        assert "renamed to 'çaju (3)'" in capfd.readouterr().err
+        # Nothing was lost: every row and prompt is still there.
+        prompts = db.session.execute(sa.text("SELECT prompt FROM personas ORDER BY id"))
+        assert [p for (p,) in prompts][-2:] == ["a", "b"]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_every_migration_downgrades_and_upgrades_again(empty_database_url, tmp_path):
+    app = _app(empty_database_url, tmp_path)
+    with app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        upgrade()
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert {"providers", "personas", "chat_sessions", "chat_messages"} <= tables
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("chat_messages")}
+        assert "metadata" not in columns
+        db.session.remove()
+        db.engine.dispose()
