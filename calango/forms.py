@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
+from flask import flash, redirect, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, SubmitField
-from wtforms.validators import ValidationError
+from werkzeug.wrappers import Response
+from wtforms import Field, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, ValidationError
 
-from calango.models.names import UniquelyNamed
+from calango.models.names import NAME_MAX, UniquelyNamed
 from calango.services.names import NameTaken, name_in_use
 
 
@@ -22,6 +25,33 @@ class ConfirmForm(FlaskForm):
     """A bare form: CSRF token and a submit button (every delete confirmation, Stop)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+def name_field(missing_message: str) -> StringField:
+    """The ``name`` field of a uniquely named thing: trimmed, required, at most NAME_MAX."""
+    return StringField(
+        _l("Name"),
+        filters=[strip_whitespace],
+        validators=[
+            DataRequired(missing_message),
+            Length(max=NAME_MAX, message=_l("Keep the name to %(max)d characters or fewer.")),
+        ],
+        render_kw={"maxlength": NAME_MAX, "autocomplete": "off"},
+    )
+
+
+def confirm_then_delete(
+    template: str, delete: Callable[[], object], done: str, next_url: str, **context: Any
+) -> str | Response:
+    """The one delete flow (chats, personas, providers), without JavaScript: GET renders
+    ``template`` (a ``confirm_page``) with a :class:`ConfirmForm`; its POST, with a valid CSRF
+    token, calls ``delete``, flashes ``done`` and redirects (303) to ``next_url``."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        delete()
+        flash(done, "success")
+        return redirect(next_url, code=303)
+    return render_template(template, form=form, **context)
 
 
 class UniqueNameForm(FlaskForm):

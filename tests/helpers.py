@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession
+from calango.models import ChatMessage, ChatSession, Provider
 from calango.services.generation import wait_for_generations
 
 FAKE_MODEL = "fake-model"
@@ -26,6 +26,34 @@ def csrf_token_from(client: FlaskClient, path: str = "/chats/") -> str:
     match = re.search(r'name="csrf-token" content="([^"]+)"', page)
     assert match, "page has no csrf-token meta tag"
     return match.group(1)
+
+
+def flashes(client: FlaskClient) -> list[str]:
+    """The flashed messages waiting in ``client``'s session (and clear them)."""
+    with client.session_transaction() as session:
+        return [message for _category, message in session.pop("_flashes", [])]
+
+
+def provider_named(app: Flask, name: str) -> Provider | None:
+    """The provider called exactly ``name``, detached from the session, or None."""
+    with app.app_context():
+        provider = db.session.scalars(Provider.select_by_name(name)).first()
+        if provider is not None and provider.name == name:
+            db.session.expunge(provider)
+            return provider
+        return None
+
+
+def add_provider(app: Flask, api_key: str | None = None, **fields: Any) -> Provider:
+    """Store a provider built from ``fields`` (and ``api_key``); returned detached."""
+    with app.app_context():
+        provider = Provider(**fields)
+        provider.set_api_key(api_key)
+        db.session.add(provider)
+        db.session.commit()
+        db.session.refresh(provider)
+        db.session.expunge(provider)
+        return provider
 
 
 def send(

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from calango.chats import bp
 from calango.chats.forms import MessageForm, RenameForm
 from calango.extensions import db
-from calango.forms import ConfirmForm
+from calango.forms import ConfirmForm, confirm_then_delete
 from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.services import chat as chat_service
 from calango.services.first_run import first_run_offers
@@ -199,16 +199,12 @@ def rename(chat_id: uuid.UUID) -> BaseResponse | str:
 @bp.route("/<uuid:chat_id>/delete", methods=["GET", "POST"])
 def delete(chat_id: uuid.UUID) -> BaseResponse | str:
     chat = _chat_or_404(chat_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        title = chat.title
-        chat_service.delete_chat(chat)
-        flash(_("Deleted the chat “%(title)s”.", title=title), "success")
-        return redirect(url_for("chats.index"), code=303)
-    return render_template(
+    return confirm_then_delete(
         "chats/delete.html",
+        lambda: chat_service.delete_chat(chat),
+        _("Deleted the chat “%(title)s”.", title=chat.title),
+        url_for("chats.index"),
         chat=chat,
-        form=form,
         count=chat_service.message_count(chat),
         sidebar=_sidebar(),
     )

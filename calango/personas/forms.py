@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, SubmitField, TextAreaField
+from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from calango.forms import UniqueNameForm, strip_whitespace
+from calango.forms import UniqueNameForm, name_field, strip_whitespace
 from calango.models import Persona
-from calango.models.names import NAME_MAX
 from calango.models.persona import PROMPT_MAX
 
 
@@ -18,15 +17,7 @@ class PersonaForm(UniqueNameForm):
 
     name_model = Persona
 
-    name = StringField(
-        _l("Name"),
-        filters=[strip_whitespace],
-        validators=[
-            DataRequired(_l("Give the persona a name.")),
-            Length(max=NAME_MAX, message=_l("Keep the name to %(max)d characters or fewer.")),
-        ],
-        render_kw={"maxlength": NAME_MAX, "autocomplete": "off"},
-    )
+    name = name_field(_l("Give the persona a name."))
     prompt = TextAreaField(
         _l("System prompt"),
         filters=[strip_whitespace],

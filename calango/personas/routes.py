@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from calango.extensions import db
-from calango.forms import ConfirmForm
+from calango.forms import confirm_then_delete
 from calango.models import Persona
 from calango.personas import bp
 from calango.personas.forms import PersonaForm
@@ -52,14 +52,11 @@ def edit(persona_id: int) -> str | Response:
 @bp.route("/<int:persona_id>/delete", methods=["GET", "POST"])
 def delete(persona_id: int) -> str | Response:
     persona = db.get_or_404(Persona, persona_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        name = service.delete_persona(persona)
-        flash(_("Deleted persona “%(name)s”.", name=name), "success")
-        return redirect(url_for("personas.index"), code=303)
-    return render_template(
+    return confirm_then_delete(
         "personas/delete.html",
+        lambda: service.delete_persona(persona),
+        _("Deleted persona “%(name)s”.", name=persona.name),
+        url_for("personas.index"),
         persona=persona,
-        form=form,
         chat_count=service.chats_using(persona),
     )

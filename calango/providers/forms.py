@@ -18,12 +18,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, Length, Optional, ValidationError
 
-from calango.forms import UniqueNameForm, strip_whitespace
+from calango.forms import UniqueNameForm, name_field, strip_whitespace
 from calango.llm import PROVIDER_KINDS
 from calango.models import Provider
-from calango.models.names import NAME_MAX
 from calango.models.provider import BASE_URL_MAX
 from calango.services.providers import is_http_url, normalize_models
 
@@ -93,15 +92,7 @@ class ProviderForm(UniqueNameForm):
 
     name_model = Provider
 
-    name = StringField(
-        _l("Name"),
-        filters=[strip_whitespace],
-        validators=[
-            DataRequired(_l("Give the provider a name.")),
-            Length(max=NAME_MAX, message=_l("Keep the name to %(max)d characters or fewer.")),
-        ],
-        render_kw={"maxlength": NAME_MAX, "autocomplete": "off"},
-    )
+    name = name_field(_l("Give the provider a name."))
     kind = SelectField(
         _l("Protocol"),
         choices=[SelectChoice(k, KIND_LABELS.get(k, k)) for k in PROVIDER_KINDS],

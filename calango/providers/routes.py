@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
-from calango.forms import ConfirmForm
+from calango.forms import confirm_then_delete
 from calango.llm import PRESETS, ProviderError
 from calango.models import Provider
 from calango.providers import bp
@@ -139,12 +139,13 @@ def toggle(provider_id: int) -> Response:
 @bp.route("/<int:provider_id>/delete", methods=["GET", "POST"])
 def delete(provider_id: int) -> str | Response:
     provider = db.get_or_404(Provider, provider_id)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        name = service.delete_provider(provider)
-        flash(_("Deleted the provider “%(name)s”.", name=name), "success")
-        return redirect(url_for("providers.index"), code=303)
-    return render_template("providers/delete.html", provider=provider, form=form)
+    return confirm_then_delete(
+        "providers/delete.html",
+        lambda: service.delete_provider(provider),
+        _("Deleted the provider “%(name)s”.", name=provider.name),
+        url_for("providers.index"),
+        provider=provider,
+    )
 
 
 @bp.post("/<int:provider_id>/test")
@@ -153,10 +154,8 @@ def test(provider_id: int) -> Response:
     form = _action_form()
     try:
         models = service.test_connection(provider)
-    except ProviderError as exc:
+    except (ProviderError, KeyDecryptionError) as exc:
         flash(describe_provider_error(exc, provider.name), "error")
-    except KeyDecryptionError as exc:
-        flash(str(exc), "error")
     else:
         flash(
             ngettext(
@@ -176,10 +175,8 @@ def fetch_models(provider_id: int) -> Response:
     form = _action_form()
     try:
         result = service.fetch_models(provider, replace=form.mode.data == "replace")
-    except ProviderError as exc:
+    except (ProviderError, KeyDecryptionError) as exc:
         flash(describe_provider_error(exc, provider.name), "error")
-    except KeyDecryptionError as exc:
-        flash(str(exc), "error")
     else:
         flash(
             _(

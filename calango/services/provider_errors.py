@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from calango.encryption import KeyDecryptionError
 from calango.llm import (
     AuthError,
     BadRequestError,
@@ -63,6 +64,8 @@ def describe_provider_error(exc: Exception, provider_name: str) -> str:
         )
     elif isinstance(exc, ProviderError):
         text = _("%(name)s returned an error.", name=name)
+    elif isinstance(exc, KeyDecryptionError):
+        return str(exc)  # already says what to do (the key was stored under another secret)
     else:
         text = _("Something went wrong while talking to %(name)s.", name=name)
     detail = getattr(exc, "detail", None)

@@ -18,6 +18,7 @@ from calango.services.config_io import (
     export_config,
     import_config,
 )
+from tests.helpers import flashes
 
 DATA = Path(__file__).parent / "data"
 LEGACY = (DATA / "legacy_config.yaml").read_text(encoding="utf-8")
@@ -344,11 +345,6 @@ def test_round_trip_into_an_empty_database(app_ctx):
 # --- web page ------------------------------------------------------------------------------
 
 
-def _flashes(client):
-    with client.session_transaction() as session:
-        return [message for _category, message in session.pop("_flashes", [])]
-
-
 def test_config_page_renders(client):
     page = client.get("/settings/config").get_data(as_text=True)
     assert 'action="/settings/config/import"' in page
@@ -362,7 +358,7 @@ def test_web_import_pasted(app, client, csrf, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-env-1111")
     response = client.post("/settings/config/import", data={"csrf_token": csrf, "text": LEGACY})
     assert response.status_code == 302
-    messages = _flashes(client)
+    messages = flashes(client)
     assert messages[0] == "Imported the configuration: 4 created, 0 updated, 0 unchanged."
     assert any("$ANTHROPIC_API_KEY" in m for m in messages[1:])
     with app.app_context():

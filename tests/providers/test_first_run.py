@@ -18,6 +18,7 @@ from calango.llm import PRESETS
 from calango.models import Provider
 from calango.services import first_run
 from calango.services.first_run import first_run_offers
+from tests.helpers import flashes, provider_named
 
 
 class FakeOllama:
@@ -80,19 +81,6 @@ def _clean(app, monkeypatch) -> Iterator[None]:
 def _count(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Provider))
-
-
-def _provider(app, name):
-    with app.app_context():
-        provider = db.session.scalar(select(Provider).where(Provider.name == name))
-        if provider is not None:
-            db.session.expunge(provider)
-        return provider
-
-
-def _flashes(client):
-    with client.session_transaction() as session:
-        return [message for _category, message in session.pop("_flashes", [])]
 
 
 def test_no_offers_without_keys_or_ollama(app_ctx):
@@ -180,13 +168,13 @@ def test_setup_hosted_provider_keeps_key_in_environment(app, client, csrf, monke
     fake.script(models=["llama-3.1-8b-instant", "mixtral"])
     response = client.post("/settings/providers/setup", data={"csrf_token": csrf, "preset": "groq"})
     assert response.status_code == 302
-    provider = _provider(app, "Groq")
+    provider = provider_named(app, "Groq")
     assert provider.kind == "openai"
     assert provider.base_url == fake.openai_base_url
     assert provider.api_key_encrypted is None  # resolved from the environment when used
     assert provider.models == ["llama-3.1-8b-instant", "mixtral"]
     assert fake.requests[-1]["headers"]["authorization"] == "Bearer gsk-env-123"
-    assert _flashes(client) == ["Set up “Groq” with 2 models."]
+    assert flashes(client) == ["Set up “Groq” with 2 models."]
     with app.app_context():
         assert first_run_offers() == []
 
@@ -196,9 +184,9 @@ def test_setup_with_failing_model_fetch_leaves_list_empty(app, client, csrf, mon
     monkeypatch.setitem(PRESETS["openrouter"], "base_url", fake.openai_base_url)
     fake.script(status=401)
     client.post("/settings/providers/setup", data={"csrf_token": csrf, "preset": "openrouter"})
-    provider = _provider(app, "OpenRouter")
+    provider = provider_named(app, "OpenRouter")
     assert provider is not None and provider.models == []
-    (message,) = _flashes(client)
+    (message,) = flashes(client)
     assert "refused the API key" in message and "fetch them later" in message
 
 
@@ -206,7 +194,7 @@ def test_setup_ollama_uses_detected_models(app, client, csrf):
     with FakeOllama({"models": [{"name": "llama3"}, {"name": "phi3"}]}) as ollama:
         app.config["OLLAMA_URL"] = ollama.url
         client.post("/settings/providers/setup", data={"csrf_token": csrf, "preset": "ollama"})
-    provider = _provider(app, "Ollama")
+    provider = provider_named(app, "Ollama")
     assert provider.base_url == ollama.url + "/v1"
     assert provider.models == ["llama3", "phi3"]
     assert provider.api_key_encrypted is None
@@ -215,5 +203,5 @@ def test_setup_ollama_uses_detected_models(app, client, csrf):
 def test_setup_of_a_gone_offer_is_refused(app, client, csrf):
     response = client.post("/settings/providers/setup", data={"csrf_token": csrf, "preset": "groq"})
     assert response.status_code == 302
-    assert "no longer be set up" in _flashes(client)[0]
+    assert "no longer be set up" in flashes(client)[0]
     assert _count(app) == 0

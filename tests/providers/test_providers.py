@@ -10,16 +10,9 @@ from sqlalchemy import func, select
 
 from calango.extensions import db
 from calango.models import Provider
+from tests.helpers import flashes, provider_named
 
 SECRET = "sk-test-SECRET-1234567890"
-
-
-def _provider(app, name):
-    with app.app_context():
-        provider = db.session.scalar(select(Provider).where(Provider.name == name))
-        if provider is not None:
-            db.session.expunge(provider)
-        return provider
 
 
 def _key_of(app, name):
@@ -62,11 +55,6 @@ def _form(**values):
     }
     data.update(values)
     return data
-
-
-def _flashes(client):
-    with client.session_transaction() as session:
-        return [message for _category, message in session.pop("_flashes", [])]
 
 
 # --- list and presets -------------------------------------------------------------------
@@ -136,7 +124,7 @@ def test_create_provider(app, client, csrf):
         ),
     )
     assert response.status_code == 302
-    provider = _provider(app, "My Groq")
+    provider = provider_named(app, "My Groq")
     assert provider.kind == "openai"
     assert provider.base_url == "https://api.groq.com/openai/v1"
     assert provider.models == ["llama-3.1-8b-instant", "mixtral"]
@@ -155,7 +143,7 @@ def test_base_url_is_optional(app, client, csrf):
         "/settings/providers/new", data=_form(csrf_token=csrf, name="OpenAI", base_url="")
     )
     assert response.status_code == 302
-    assert _provider(app, "OpenAI").base_url is None
+    assert provider_named(app, "OpenAI").base_url is None
 
 
 @pytest.mark.parametrize("other", ["Fake", "fake", "FAKE", "  fAkE  "])
@@ -179,7 +167,7 @@ def test_rename_onto_another_name_refused(app, client, csrf):
         data=_form(csrf_token=csrf, name="FAKE", base_url="https://api.example.com/v1"),
     )
     assert "already exists" in _field_errors(response.get_data(as_text=True), "name")
-    assert _provider(app, "Other") is not None
+    assert provider_named(app, "Other") is not None
 
 
 @pytest.mark.parametrize(
@@ -265,7 +253,7 @@ def test_blank_key_on_edit_keeps_key(app, client, csrf):
         ),
     )
     assert response.status_code == 302
-    provider = _provider(app, "Renamed")
+    provider = provider_named(app, "Renamed")
     assert provider.models == ["x"]
     assert _key_of(app, "Renamed") == SECRET
 
@@ -282,7 +270,7 @@ def test_new_key_on_edit_replaces_it(app, client, csrf):
         ),
     )
     assert _key_of(app, "Fake") == "sk-new-key-0000"
-    assert _provider(app, "Fake").api_key_hint == "0000"
+    assert provider_named(app, "Fake").api_key_hint == "0000"
 
 
 def test_remove_stored_key(app, client, csrf):
@@ -293,7 +281,7 @@ def test_remove_stored_key(app, client, csrf):
             csrf_token=csrf, name="Fake", base_url="https://api.example.com/v1", remove_key="y"
         ),
     )
-    provider = _provider(app, "Fake")
+    provider = provider_named(app, "Fake")
     assert provider.api_key_encrypted is None and provider.api_key_hint is None
 
 
@@ -309,7 +297,7 @@ def test_changing_address_needs_the_key_again(app, client, csrf):
     page = response.get_data(as_text=True)
     assert "enter the API key again" in _field_errors(page, "api_key")
     assert "evil.example.net" in page  # the typed address is kept for the retry
-    provider = _provider(app, "Fake")
+    provider = provider_named(app, "Fake")
     assert provider.base_url == "https://api.example.com/v1"
     assert provider.models == ["old"]  # nothing saved
     assert _key_of(app, "Fake") == SECRET
@@ -325,7 +313,7 @@ def test_changing_address_needs_the_key_again(app, client, csrf):
         ),
     )
     assert response.status_code == 302
-    assert _provider(app, "Fake").base_url == "https://evil.example.net/v1"
+    assert provider_named(app, "Fake").base_url == "https://evil.example.net/v1"
     assert _key_of(app, "Fake") == "sk-other-9999"
 
 
@@ -336,7 +324,7 @@ def test_clearing_address_or_switching_default_kind_needs_key(app, client, csrf)
         data=_form(csrf_token=csrf, name="Default", base_url="", kind="anthropic"),
     )
     assert "enter the API key again" in _field_errors(response.get_data(as_text=True), "api_key")
-    assert _provider(app, "Default").kind == "openai"
+    assert provider_named(app, "Default").kind == "openai"
 
 
 def test_changing_address_with_remove_key_is_allowed(app, client, csrf):
@@ -348,7 +336,7 @@ def test_changing_address_with_remove_key_is_allowed(app, client, csrf):
         ),
     )
     assert response.status_code == 302
-    provider = _provider(app, "Fake")
+    provider = provider_named(app, "Fake")
     assert provider.base_url == "http://localhost:1234/v1"
     assert provider.api_key_encrypted is None
 
@@ -360,7 +348,7 @@ def test_changing_address_without_stored_key_is_allowed(app, client, csrf):
         data=_form(csrf_token=csrf, name="Fake", base_url="http://localhost:1234/v1"),
     )
     assert response.status_code == 302
-    assert _provider(app, "Fake").base_url == "http://localhost:1234/v1"
+    assert provider_named(app, "Fake").base_url == "http://localhost:1234/v1"
 
 
 def test_secret_never_appears_in_html(app, client, csrf):
@@ -368,8 +356,8 @@ def test_secret_never_appears_in_html(app, client, csrf):
         "/settings/providers/new",
         data=_form(csrf_token=csrf, name="Secretive", api_key=SECRET, models="m"),
     )
-    pid = _provider(app, "Secretive").id
-    encrypted = _provider(app, "Secretive").api_key_encrypted
+    pid = provider_named(app, "Secretive").id
+    encrypted = provider_named(app, "Secretive").api_key_encrypted
     pages = [
         client.get("/settings/providers"),
         client.get("/settings/providers/new"),
@@ -405,14 +393,14 @@ def test_toggle_disables_and_enables(app, client, csrf):
         f"/settings/providers/{pid}/toggle", data={"csrf_token": csrf, "enabled": "0"}
     )
     assert response.status_code == 302
-    assert _provider(app, "Fake").enabled is False
+    assert provider_named(app, "Fake").enabled is False
     page = client.get("/settings/providers").get_data(as_text=True)
     assert '<span class="badge badge-off">disabled</span>' in page
     assert '<input type="hidden" name="enabled" value="1">' in page
     client.post(f"/settings/providers/{pid}/toggle", data={"csrf_token": csrf, "enabled": "1"})
-    assert _provider(app, "Fake").enabled is True
+    assert provider_named(app, "Fake").enabled is True
     client.post(f"/settings/providers/{pid}/toggle", data={"csrf_token": csrf})  # flips
-    assert _provider(app, "Fake").enabled is False
+    assert provider_named(app, "Fake").enabled is False
 
 
 def test_toggle_with_bad_value_is_400(app, client, csrf):
@@ -457,7 +445,7 @@ def test_every_state_changing_route_needs_csrf(app, client):
         response = client.post(path, data=data)
         assert response.status_code == 400, path
         assert SECRET not in response.get_data(as_text=True)
-    provider = _provider(app, "Fake")
+    provider = provider_named(app, "Fake")
     assert provider is not None and provider.enabled and provider.models == ["fake-small"]
     assert _count(app) == 1
 
@@ -471,17 +459,17 @@ def test_connection_success(app, client, csrf, fake):
     response = client.post(f"/settings/providers/{pid}/test", data={"csrf_token": csrf})
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/settings/providers")
-    assert _flashes(client) == ["Connected to Fake: 3 models available."]
+    assert flashes(client) == ["Connected to Fake: 3 models available."]
     request = fake.requests[-1]
     assert request["path"].startswith("/v1/models")
     assert request["headers"]["authorization"] == f"Bearer {SECRET}"
-    assert _provider(app, "Fake").models == ["fake-small"]  # a test changes nothing
+    assert provider_named(app, "Fake").models == ["fake-small"]  # a test changes nothing
 
 
 def test_connection_anthropic(app, client, csrf, fake):
     pid = _add(app, name="Claude", kind="anthropic", base_url=fake.anthropic_base_url)
     client.post(f"/settings/providers/{pid}/test", data={"csrf_token": csrf, "next": "edit"})
-    assert _flashes(client) == ["Connected to Claude: 2 models available."]
+    assert flashes(client) == ["Connected to Claude: 2 models available."]
     headers = fake.requests[-1]["headers"]
     assert SECRET in (
         headers.get("x-api-key"),
@@ -509,7 +497,7 @@ def test_connection_failure_in_portuguese(app, client, csrf, fake):
         data={"csrf_token": csrf},
         headers={"Accept-Language": "pt-BR"},
     )
-    (message,) = _flashes(client)
+    (message,) = flashes(client)
     assert "Fake" in message and "401" in message
 
 
@@ -517,7 +505,7 @@ def test_connection_refused_server(app, client, csrf, unused_port):
     pid = _add(app, base_url=f"http://127.0.0.1:{unused_port}/v1")
     response = client.post(f"/settings/providers/{pid}/test", data={"csrf_token": csrf})
     assert response.status_code == 302
-    (message,) = _flashes(client)
+    (message,) = flashes(client)
     assert "Fake" in message
 
 
@@ -530,7 +518,7 @@ def test_undecryptable_key_is_a_clear_message(app, client, csrf, fake):
     for path in ("test", "models"):
         response = client.post(f"/settings/providers/{pid}/{path}", data={"csrf_token": csrf})
         assert response.status_code == 302
-        (message,) = _flashes(client)
+        (message,) = flashes(client)
         assert "cannot be decrypted" in message
     assert client.get("/settings/providers").status_code == 200
     assert client.get(f"/settings/providers/{pid}/edit").status_code == 200
@@ -541,23 +529,23 @@ def test_fetch_models_merges_then_replaces(app, client, csrf, fake):
     pid = _add(app, base_url=fake.openai_base_url, models=["mine", "fake-a"])
     response = client.post(f"/settings/providers/{pid}/models", data={"csrf_token": csrf})
     assert response.status_code == 302
-    assert _provider(app, "Fake").models == ["mine", "fake-a", "fake-b"]
-    assert _flashes(client) == ["Fake lists 3 models: 1 added, 0 removed."]
+    assert provider_named(app, "Fake").models == ["mine", "fake-a", "fake-b"]
+    assert flashes(client) == ["Fake lists 3 models: 1 added, 0 removed."]
 
     client.post(
         f"/settings/providers/{pid}/models",
         data={"csrf_token": csrf, "mode": "replace", "next": "edit"},
     )
-    assert _provider(app, "Fake").models == ["fake-a", "fake-b"]
-    assert _flashes(client) == ["Fake lists 2 models: 0 added, 1 removed."]
+    assert provider_named(app, "Fake").models == ["fake-a", "fake-b"]
+    assert flashes(client) == ["Fake lists 2 models: 0 added, 1 removed."]
 
 
 def test_fetch_models_failure_keeps_list(app, client, csrf, fake):
     fake.script(status=500)
     pid = _add(app, base_url=fake.openai_base_url, models=["mine"])
     client.post(f"/settings/providers/{pid}/models", data={"csrf_token": csrf, "mode": "replace"})
-    assert _provider(app, "Fake").models == ["mine"]
-    (message,) = _flashes(client)
+    assert provider_named(app, "Fake").models == ["mine"]
+    (message,) = flashes(client)
     assert "Fake" in message and "500" in message
 
 
