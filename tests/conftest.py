@@ -281,6 +281,14 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The app on a real port, served from this process (replaces pytest-flask's on purpose).
+
+    pytest-flask's live_server forks a child process and is session-scoped by default (a
+    ScopeMismatch with our per-test ``app``). With ``live_server_scope = function`` it serves,
+    but the answer producer then runs in the child: measured, ``wait_for_generations(app)``
+    in the test returned at once while the answer was still streaming, and the database reset
+    after the test would race the child's writes. Threads in this process share both.
+    """
     server = LiveServer(app).start()
     yield server
     server.stop()
