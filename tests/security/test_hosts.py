@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 
 import pytest
 
@@ -68,11 +69,17 @@ def test_rebound_host_gets_our_400_page(app, client):
     assert "Back to the chats" in page  # our layout, not werkzeug.s bare page
 
 
-def test_rebound_host_cannot_post(app, client, csrf):
+def test_rebound_host_cannot_post(app, client):
+    """After rebinding, the attacker's page is same-origin with the app on its own name: it
+    would load a form there (getting its own session and CSRF token) and post it back."""
+    rebound = {"Host": "rebind.example:5000"}
+    page = client.get("/settings/config", headers=rebound).get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    token = match.group(1) if match else ""
     response = client.post(
         "/settings/config/import",
-        data={"csrf_token": csrf, "text": "personas:\n  - {name: x, prompt: y}\n"},
-        headers={"Host": "rebind.example"},
+        data={"csrf_token": token, "text": "personas:\n  - {name: x, prompt: y}\n"},
+        headers=rebound,
     )
     assert response.status_code == 400
     with app.app_context():
