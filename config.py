@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import os
 import secrets
 from pathlib import Path
@@ -73,6 +74,85 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
+def _float_env(name: str, default: float) -> float:
+    """A positive, finite number of seconds (``1.5``); ``1s``, ``abc``, ``0``, ``-3`` fail."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a number of seconds (e.g. {name}={default:g}), got {raw!r}."
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name} must be a number of seconds greater than zero, got {raw!r}.")
+    return value
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level_env() -> str:
+    raw = os.environ.get("CALANGO_LOG_LEVEL", "").strip()
+    level = raw.upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"CALANGO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}.")
+    return level
+
+
+SECRET_KEY_MIN_LENGTH = 16
+SECRET_KEY_MIN_DISTINCT = 8
+
+
+def validate_secret_key(value: str) -> str:
+    """Refuse a session key that is short or trivially guessable (``ssss…``, ``abababab…``)."""
+    if len(value) < SECRET_KEY_MIN_LENGTH or len(set(value)) < SECRET_KEY_MIN_DISTINCT:
+        raise ConfigError(
+            f"SECRET_KEY is not set, or too short or too simple (it needs "
+            f"{SECRET_KEY_MIN_LENGTH}+ characters with at least {SECRET_KEY_MIN_DISTINCT} "
+            'different ones): use a long random value, e.g. SECRET_KEY=$(python -c "import '
+            'secrets; print(secrets.token_hex(32))") in .env.'
+        )
+    return value
+
+
+# DESKTOP answers only these Host names (any port): a web page on another name that resolves
+# to 127.0.0.1 (DNS rebinding) must not be able to read the app.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _hosts_env() -> tuple[str, ...]:
+    raw = os.environ.get("CALANGO_ALLOWED_HOSTS", "")
+    return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+
+
+# The server's own secrets: an imported configuration may never read them into a field.
+PROTECTED_ENV_NAMES = ("SECRET_KEY", "DATABASE_URL")
+
+
+def is_protected_env_name(name: str) -> bool:
+    """Whether ``name`` holds one of the server's own settings or secrets."""
+    return name in PROTECTED_ENV_NAMES or name.startswith(("CALANGO_", "FLASK_"))
+
+
+def _import_env() -> tuple[str, ...]:
+    """Extra variables (besides ``*_API_KEY``) an imported ``api_key`` may read."""
+    raw = os.environ.get("CALANGO_IMPORT_ENV", "")
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    for name in names:
+        if not name.isidentifier():
+            raise ConfigError(
+                f"CALANGO_IMPORT_ENV must be variable names separated by commas, got {raw!r}."
+            )
+        if is_protected_env_name(name):
+            raise ConfigError(
+                f"CALANGO_IMPORT_ENV must not list {name}: it is one of Calango's own settings "
+                "and an imported file must never read it."
+            )
+    return names
+
+
 def normalize_database_url(url: str) -> str:
     """Pin PostgreSQL URLs to psycopg2 (SQLAlchemy 2.1 would pick psycopg 3)."""
     for prefix in ("postgres://", "postgresql://"):
@@ -91,20 +171,32 @@ class BaseConfig:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = ("en", "pt_BR")
-    LOGIN_REQUIRED = False
     TESTING = False
+    # The session cookie is never sent on cross-site subrequests, nor readable by scripts.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Whether a page may hand out secrets (stored API keys in an export, environment variables
+    # in an import). Only DESKTOP, where whoever reaches the page owns the machine; SERVER has
+    # no accounts yet. When accounts exist, this becomes "the signed-in owner may".
+    SECRETS_OVER_HTTP = True
 
     def __init__(self) -> None:
         self.MAX_MESSAGE_CHARS = _int_env("CALANGO_MAX_MESSAGE_CHARS", 100_000)
         # A form carrying a maximal message (plus selects and token) must still parse.
         self.MAX_CONTENT_LENGTH = _int_env("CALANGO_MAX_UPLOAD_BYTES", 16 * 1024 * 1024)
-        self.PROVIDER_CONNECT_TIMEOUT = float(os.environ.get("CALANGO_CONNECT_TIMEOUT", "10"))
-        self.PROVIDER_READ_TIMEOUT = float(os.environ.get("CALANGO_READ_TIMEOUT", "120"))
+        self.PROVIDER_CONNECT_TIMEOUT = _float_env("CALANGO_CONNECT_TIMEOUT", 10.0)
+        self.PROVIDER_READ_TIMEOUT = _float_env("CALANGO_READ_TIMEOUT", 120.0)
         # Where first-run set-up looks for a local Ollama server.
         self.OLLAMA_URL = os.environ.get("CALANGO_OLLAMA_URL", "http://localhost:11434")
         self.PROVIDER_MAX_RETRIES = _int_env("CALANGO_PROVIDER_RETRIES", 2)
         self.STREAM_LEASE_SECONDS = _int_env("CALANGO_STREAM_LEASE_SECONDS", 30)
-        self.LOG_LEVEL = os.environ.get("CALANGO_LOG_LEVEL", "INFO").upper()
+        self.LOG_LEVEL = _log_level_env()
+        self.IMPORT_ENV = _import_env()
+        # Host names requests may carry (None: any); checked by calango.web before anything.
+        extra = _hosts_env()
+        self.ALLOWED_HOSTS: tuple[str, ...] | None = (
+            None if "*" in extra else tuple(dict.fromkeys((*LOCAL_HOSTS, *extra)))
+        )
 
 
 class DesktopConfig(BaseConfig):
@@ -127,8 +219,11 @@ class DesktopConfig(BaseConfig):
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(
             os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'calango.db'}"
         )
-        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _read_or_create_secret(
-            home / "secret_key", lambda: secrets.token_hex(32)
+        env_secret = os.environ.get("SECRET_KEY", "").strip()
+        self.SECRET_KEY = (
+            validate_secret_key(env_secret)
+            if env_secret
+            else (_read_or_create_secret(home / "secret_key", lambda: secrets.token_hex(32)))
         )
         env_key = os.environ.get("CALANGO_ENCRYPTION_KEY")
         self.ENCRYPTION_KEY = (
@@ -138,17 +233,33 @@ class DesktopConfig(BaseConfig):
         )
 
 
+OPEN_SERVER_VARIABLE = "CALANGO_ALLOW_OPEN_SERVER"
+
+
+def require_open_server_consent() -> None:
+    """SERVER mode has no accounts yet: whoever reaches the port uses every provider and key.
+
+    This is the one place that decides who may use a SERVER instance; when accounts exist it
+    becomes "login required" and this check goes away.
+    """
+    if os.environ.get(OPEN_SERVER_VARIABLE, "").strip() != "1":
+        raise ConfigError(
+            f"SERVER mode has no login yet: anyone who reaches it can use every provider. Set "
+            f"{OPEN_SERVER_VARIABLE}=1 to run it anyway, only behind a proxy or network that "
+            "admits the people you trust."
+        )
+
+
 class ServerConfig(BaseConfig):
-    """A shared instance: PostgreSQL, secrets from the environment, accounts."""
+    """A shared instance: PostgreSQL, secrets from the environment."""
 
     MODE = "SERVER"
-    LOGIN_REQUIRED = True
-    SESSION_COOKIE_SECURE = os.environ.get("CALANGO_INSECURE_COOKIES", "") != "1"
-    SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SAMESITE = "Lax"
+    SECRETS_OVER_HTTP = False
 
     def __init__(self) -> None:
         super().__init__()
+        require_open_server_consent()
+        self.SESSION_COOKIE_SECURE = os.environ.get("CALANGO_INSECURE_COOKIES", "") != "1"
         url = os.environ.get("DATABASE_URL", "").strip()
         if not url:
             raise ConfigError(
@@ -161,13 +272,7 @@ class ServerConfig(BaseConfig):
                 "in SERVER mode."
             )
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(url)
-        self.SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
-        if len(self.SECRET_KEY) < 16:
-            raise ConfigError(
-                "SECRET_KEY is not set or shorter than 16 characters: SERVER mode needs a "
-                'long random value, e.g. SECRET_KEY=$(python -c "import secrets; '
-                'print(secrets.token_hex(32))") in .env.'
-            )
+        self.SECRET_KEY = validate_secret_key(os.environ.get("SECRET_KEY", "").strip())
         key = os.environ.get("CALANGO_ENCRYPTION_KEY", "").strip()
         if not key:
             raise ConfigError(
@@ -177,6 +282,14 @@ class ServerConfig(BaseConfig):
             )
         self.ENCRYPTION_KEY = validate_encryption_key(key)
         self.CALANGO_HOME = str(calango_home())
+        hosts = _hosts_env()
+        if not hosts:
+            raise ConfigError(
+                "CALANGO_ALLOWED_HOSTS is not set: SERVER mode answers only the host names "
+                "listed there, e.g. CALANGO_ALLOWED_HOSTS=calango.example.com (or * for any, "
+                "when the reverse proxy checks the Host header)."
+            )
+        self.ALLOWED_HOSTS = None if "*" in hosts else hosts
 
 
 class TestConfig(BaseConfig):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,12 +102,23 @@ def import_config_command(file: str) -> None:
     from flask_babel import force_locale
 
     from calango.services.config_io import ConfigImportError, import_config
+    from calango.services.config_yaml import MAX_CONFIG_BYTES, check_size
 
-    try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}")
     with force_locale(_cli_locale()):
+        try:
+            # Never read more than the limit: the size is refused before parsing.
+            if file == "-":
+                raw = sys.stdin.buffer.read(MAX_CONFIG_BYTES + 1)
+            else:
+                with Path(file).open("rb") as handle:
+                    check_size(os.fstat(handle.fileno()).st_size)
+                    raw = handle.read(MAX_CONFIG_BYTES + 1)
+            check_size(len(raw))
+            text = raw.decode("utf-8-sig")
+        except ConfigImportError as exc:
+            _fail(exc.message)
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}")
         try:
             result = import_config(text)
         except ConfigImportError as exc:
@@ -129,8 +141,6 @@ def import_config_command(file: str) -> None:
 @with_appcontext
 def export_config_command(file: str | None, with_secrets: bool) -> None:
     """Write providers, personas and settings as YAML to FILE (default: stdout)."""
-    import os
-
     from flask_babel import force_locale
 
     from calango.services.config_io import ConfigExportError, export_config

@@ -5,14 +5,30 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    MethodNotAllowed,
+    NotFound,
+    RequestEntityTooLarge,
+)
 
 from calango.extensions import db
+from calango.hosts import host_allowed
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +49,27 @@ def _security_headers(response: Response) -> Response:
 
 def _error_page(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _host_gate() -> Any:
+    """Answer only the Host names the configuration allows (DNS rebinding: a hostile page on
+    ``rebind.example`` that resolves to 127.0.0.1 must not read or drive the app)."""
+    allowed = current_app.config.get("ALLOWED_HOSTS")
+    if allowed is None or request.endpoint == "healthz":
+        return None
+    environ = request.environ
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    if host_allowed(host, allowed):
+        return None
+    log.warning("refused a request for host %r (not in CALANGO_ALLOWED_HOSTS)", host[:100])
+    return _error_page(
+        400,
+        _("Unknown address"),
+        _(
+            "Calango does not answer to this host name. Open it as http://localhost or "
+            "http://127.0.0.1, or add the name to CALANGO_ALLOWED_HOSTS."
+        ),
+    )
 
 
 def _schema_gate() -> Any:
@@ -75,6 +112,7 @@ def init_web(app: Flask) -> None:
     from calango.rendering import render_markdown
 
     app.after_request(_security_headers)
+    app.before_request(_host_gate)  # first: nothing else runs for a refused host
     app.before_request(_schema_gate)
     app.jinja_env.filters["markdown"] = render_markdown
 
@@ -115,8 +153,21 @@ def init_web(app: Flask) -> None:
         )
 
     @app.errorhandler(405)
-    def not_allowed(exc: HTTPException) -> tuple[str, int]:
-        return _error_page(405, _("Not allowed"), _("This address does not accept that request."))
+    def not_allowed(exc: HTTPException) -> Response:
+        response = make_response(
+            _error_page(405, _("Not allowed"), _("This address does not accept that request."))
+        )
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(BadRequest)
+    def bad_request(exc: BadRequest) -> tuple[str, int]:
+        return _error_page(
+            400,
+            _("Bad request"),
+            _("The request could not be understood. Go back, reload the page and try again."),
+        )
 
     @app.errorhandler(500)
     def server_error(exc: Exception) -> tuple[str, int]:

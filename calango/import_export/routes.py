@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -13,6 +13,12 @@ from calango.services import config_io
 EXPORT_FILENAME = "calango-config.yaml"
 
 
+def _secrets_over_http() -> bool:
+    # Decided by the mode in config.py (SECRETS_OVER_HTTP): the page never hands out stored
+    # keys, nor reads the server's environment, where no one has to sign in.
+    return bool(current_app.config.get("SECRETS_OVER_HTTP"))
+
+
 def _render(
     import_form: ConfigImportForm | None = None, export_form: ConfigExportForm | None = None
 ) -> str:
@@ -20,6 +26,7 @@ def _render(
         "import_export/index.html",
         import_form=import_form or ConfigImportForm(formdata=None),
         export_form=export_form or ConfigExportForm(formdata=None),
+        secrets_over_http=_secrets_over_http(),
     )
 
 
@@ -45,7 +52,7 @@ def import_config() -> str | Response:
     if text is None:
         return _render(import_form=form)
     try:
-        result = config_io.import_config(text)
+        result = config_io.import_config(text, read_environment=_secrets_over_http())
     except config_io.ConfigImportError as exc:
         target = form.file if form.file.data and form.file.data.filename else form.text
         target.errors = [*target.errors, _("Nothing was imported. %(error)s", error=exc.message)]
@@ -72,6 +79,15 @@ def export_config() -> str | Response:
         form = ConfigExportForm()
         if not form.validate_on_submit():
             return _render(export_form=form)
+        if not _secrets_over_http():
+            flash(
+                _(
+                    "This server does not export API keys from the web page. An administrator "
+                    "can run “flask calango export-config --with-secrets” on the server."
+                ),
+                "error",
+            )
+            return redirect(url_for("import_export.index"))
         with_secrets = True
     try:
         text = config_io.export_config(with_secrets=with_secrets)

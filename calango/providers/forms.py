@@ -143,7 +143,10 @@ class ProviderForm(UniqueNameForm):
     def validate_base_url(self, field: StringField) -> None:
         if field.data and not is_http_url(field.data):
             raise ValidationError(
-                _("Enter a full http:// or https:// address, like https://api.groq.com/openai/v1.")
+                _(
+                    "Enter a full http:// or https:// address without a user name or password, "
+                    "like https://api.groq.com/openai/v1."
+                )
             )
 
     def validate_prices(self, field: TextAreaField) -> None:

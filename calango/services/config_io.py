@@ -39,18 +39,22 @@ from calango.extensions import db
 from calango.llm import PRESETS, PROVIDER_KINDS, env_key_names
 from calango.models import Persona, Provider
 from calango.services import preferences
+from calango.services.config_check import ENV_REFERENCE, env_reference_allowed, url_error
 from calango.services.config_parse import (
     ConfigImportError,
     ParsedConfig,
     ProviderSpec,
     parse_config,
 )
-from calango.services.providers import effective_address, find_by_name, normalize_base_url
+from calango.services.providers import (
+    effective_address,
+    find_by_name,
+    is_http_url,
+    normalize_base_url,
+)
 from calango.themes import THEMES
 
 __all__ = ["ConfigExportError", "ConfigImportError", "ImportResult", "export_config"]
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class ConfigExportError(Exception):
@@ -90,7 +94,7 @@ def expand_vars(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
             return ""
         return value
 
-    return _VAR.sub(replace, text), missing
+    return ENV_REFERENCE.sub(replace, text), missing
 
 
 def _preset_for(name: str) -> dict[str, Any] | None:
@@ -122,8 +126,19 @@ def _assign(obj: Any, attr: str, value: Any) -> bool:
     return True
 
 
-def _resolve_key(spec: ProviderSpec, environ: Mapping[str, str], result: ImportResult) -> str:
+def _resolve_key(
+    spec: ProviderSpec, environ: Mapping[str, str] | None, result: ImportResult
+) -> str:
     if not spec.api_key:
+        return ""
+    if environ is None and ENV_REFERENCE.search(spec.api_key):
+        result.warnings.append(
+            _(
+                "%(path)s: keys written as $VAR are read only by the command line on a server "
+                "(flask calango import-config), so no key was read from the file.",
+                path=f"providers.{spec.name}",
+            )
+        )
         return ""
     key, missing = expand_vars(spec.api_key, environ)
     if missing:
@@ -139,21 +154,15 @@ def _resolve_key(spec: ProviderSpec, environ: Mapping[str, str], result: ImportR
     return key.strip()
 
 
-def _import_provider(spec: ProviderSpec, environ: Mapping[str, str], result: ImportResult) -> None:
+def _import_provider(
+    spec: ProviderSpec, environ: Mapping[str, str] | None, result: ImportResult
+) -> None:
     path = f"providers.{spec.name}"
     key = _resolve_key(spec, environ, result)
-    base_url = spec.base_url
-    if base_url is not None:
-        base_url, missing = expand_vars(base_url, environ)
-        if missing:
-            raise ConfigImportError(
-                _(
-                    "%(path)s.base_url uses %(vars)s, which is not set.",
-                    path=path,
-                    vars=", ".join(f"${v}" for v in missing),
-                )
-            )
-        base_url = normalize_base_url(base_url)
+    base_url = normalize_base_url(spec.base_url) if spec.base_url is not None else None
+    if base_url is not None and not is_http_url(base_url):
+        # Checked once more as it will be stored and called (never expanded: see config_check).
+        raise ConfigImportError(url_error(f"{path}.base_url"))
     provider = find_by_name(spec.name)
     if provider is None:
         preset = _preset_for(spec.name)
@@ -229,16 +238,27 @@ def _import_setting(name: str, key: str, value: Any, current: Any, result: Impor
         result.updated.append(path)
 
 
-def import_config(text: str, environ: Mapping[str, str] | None = None) -> ImportResult:
+def import_config(
+    text: str, environ: Mapping[str, str] | None = None, read_environment: bool = True
+) -> ImportResult:
     """Create or update what ``text`` describes, all in one transaction.
 
     Raises :class:`ConfigImportError` (naming the field, and the line when known); nothing is
-    changed then. ``environ`` defaults to :func:`config_environ`.
+    changed then. ``environ`` defaults to :func:`config_environ`; ``read_environment=False``
+    (a web import on a server) reads no variable at all.
     """
+    extra = tuple(current_app.config.get("IMPORT_ENV", ()))
     parsed: ParsedConfig = parse_config(
-        text, kinds=PROVIDER_KINDS, themes=tuple(THEMES), languages=_languages()
+        text,
+        kinds=PROVIDER_KINDS,
+        themes=tuple(THEMES),
+        languages=_languages(),
+        env_allowed=lambda name: env_reference_allowed(name, extra),
     )
-    environ = config_environ() if environ is None else environ
+    if not read_environment:
+        environ = None
+    elif environ is None:
+        environ = config_environ()
     result = ImportResult()
     try:
         for spec in parsed.providers:

@@ -7,36 +7,28 @@ Every problem raises :class:`ConfigImportError` with the field's path
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from flask_babel import gettext as _
 
 from calango.models.names import NAME_MAX, normalize_name
 from calango.models.persona import PROMPT_MAX
 from calango.models.provider import BASE_URL_MAX
+from calango.services.config_check import Checker, env_reference_allowed, url_error
+from calango.services.config_errors import ConfigImportError, Path, path_text
+from calango.services.config_yaml import load_yaml
 from calango.services.providers import is_http_url, normalize_models
 
 SECTIONS = ("providers", "personas", "settings")
 PROVIDER_FIELDS = ("kind", "api_key", "base_url", "models", "prices", "enabled")
 PERSONA_FIELDS = ("name", "prompt")
 SETTING_FIELDS = ("theme", "language")
-
-Path = tuple[str | int, ...]
-
-
-class ConfigImportError(Exception):
-    """The file cannot be imported; the message says where and why. Nothing was changed."""
-
-    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.path = path
-        self.line = line
-
-    def __str__(self) -> str:
-        return self.message
+# More than this is not a configuration but an attack on the import (each entry is a write).
+MAX_PROVIDERS = 200
+MAX_PERSONAS = 1000
+MAX_MODELS = 2000
 
 
 @dataclass
@@ -62,110 +54,7 @@ class ParsedConfig:
     language: str | None = None
 
 
-def path_text(path: Path) -> str:
-    """``providers.groq.models`` / ``personas[1].name``."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + part
-    return text
-
-
-def _index_lines(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            _index_lines(value, (*path, str(key.value)), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, value in enumerate(node.value):
-            _index_lines(value, (*path, i), lines)
-
-
-def load_yaml(text: str) -> tuple[Any, dict[Path, int]]:
-    """The document and the line of every value in it, or a ConfigImportError with the line."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or str(exc)
-        if mark is not None:
-            raise ConfigImportError(
-                _(
-                    "The file is not valid YAML: %(problem)s (line %(line)d, column %(column)d).",
-                    problem=problem,
-                    line=mark.line + 1,
-                    column=mark.column + 1,
-                ),
-                line=mark.line + 1,
-            ) from None
-        raise ConfigImportError(
-            _("The file is not valid YAML: %(problem)s.", problem=problem)
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigImportError(
-            _("The file is not valid YAML: %(problem)s.", problem=exc)
-        ) from None
-    finally:
-        loader.dispose()
-    lines: dict[Path, int] = {}
-    if node is not None:
-        _index_lines(node, (), lines)
-    return data, lines
-
-
-class _Checker:
-    def __init__(self, lines: dict[Path, int]) -> None:
-        self.lines = lines
-
-    def fail(self, path: Path, message: str) -> ConfigImportError:
-        line = self.lines.get(path)
-        shown = path_text(path)
-        if line is not None:
-            message = _("%(message)s (line %(line)d)", message=message, line=line)
-        return ConfigImportError(message, path=shown, line=line)
-
-    def mapping(self, value: Any, path: Path) -> dict[Any, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(
-                path, _("%(path)s must be a mapping (name: value).", path=path_text(path))
-            )
-        return value
-
-    def known_keys(self, value: dict[Any, Any], path: Path, allowed: tuple[str, ...]) -> None:
-        for key in value:
-            if key not in allowed:
-                raise self.fail(
-                    (*path, str(key)),
-                    _(
-                        "%(path)s is not a known field; use %(allowed)s.",
-                        path=path_text((*path, str(key))),
-                        allowed=", ".join(allowed),
-                    ),
-                )
-
-    def text(self, value: Any, path: Path, max_len: int, required: bool = True) -> str:
-        if value is None:
-            value = ""
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(path, _("%(path)s must be text.", path=path_text(path)))
-        text = str(value).strip()
-        if required and not text:
-            raise self.fail(path, _("%(path)s must not be empty.", path=path_text(path)))
-        if len(text) > max_len:
-            raise self.fail(
-                path,
-                _("%(path)s is longer than %(max)d characters.", path=path_text(path), max=max_len),
-            )
-        return text
-
-
-def _check_provider(check: _Checker, name: Any, value: Any, kinds: tuple[str, ...]) -> ProviderSpec:
+def _check_provider(check: Checker, name: Any, value: Any, kinds: tuple[str, ...]) -> ProviderSpec:
     base: Path = ("providers", str(name))
     if not isinstance(name, str) or not name.strip():
         raise check.fail(base, _("%(path)s: provider names must be text.", path=path_text(base)))
@@ -185,18 +74,17 @@ def _check_provider(check: _Checker, name: Any, value: Any, kinds: tuple[str, ..
             )
         spec.kind = kind
     if entry.get("api_key") is not None:
-        spec.api_key = check.text(entry["api_key"], (*base, "api_key"), 4000, required=False)
+        path = (*base, "api_key")
+        spec.api_key = check.text(entry["api_key"], path, 4000, required=False, verbatim=True)
+        check.key_references(spec.api_key, path)
     if "base_url" in entry:
         spec.has_base_url = True
         path = (*base, "base_url")
         url = entry["base_url"]
         if url is not None and str(url).strip():
             url = check.text(url, path, BASE_URL_MAX)
-            if "$" not in url and not is_http_url(url):
-                raise check.fail(
-                    path,
-                    _("%(path)s must be an http:// or https:// address.", path=path_text(path)),
-                )
+            if not is_http_url(url):
+                raise check.fail(path, url_error(path_text(path)))
             spec.base_url = url
     if "models" in entry:
         path = (*base, "models")
@@ -205,6 +93,9 @@ def _check_provider(check: _Checker, name: Any, value: Any, kinds: tuple[str, ..
             raise check.fail(
                 path, _("%(path)s must be a list of model names (text).", path=path_text(path))
             )
+        check.at_most(models, path, MAX_MODELS)
+        for i, model in enumerate(models):
+            check.no_reference(model, (*path, i))
         spec.models = normalize_models(models)
     if "prices" in entry:
         spec.prices = _check_prices(check, entry["prices"], (*base, "prices"))
@@ -218,10 +109,13 @@ def _check_provider(check: _Checker, name: Any, value: Any, kinds: tuple[str, ..
     return spec
 
 
-def _check_prices(check: _Checker, value: Any, path: Path) -> dict[str, dict[str, float]]:
+def _check_prices(check: Checker, value: Any, path: Path) -> dict[str, dict[str, float]]:
     prices: dict[str, dict[str, float]] = {}
-    for model, price in check.mapping(value, path).items():
+    entries = check.mapping(value, path)
+    check.at_most(entries, path, MAX_MODELS)
+    for model, price in entries.items():
         where = (*path, str(model))
+        check.no_reference(str(model), where)
         ok = isinstance(price, dict) and set(price) == {"input", "output"}
         numbers = [price.get("input"), price.get("output")] if ok else []
         if not ok or not all(
@@ -240,7 +134,7 @@ def _check_prices(check: _Checker, value: Any, path: Path) -> dict[str, dict[str
     return prices
 
 
-def _check_personas(check: _Checker, value: Any) -> list[tuple[str, str]]:
+def _check_personas(check: Checker, value: Any) -> list[tuple[str, str]]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -248,6 +142,7 @@ def _check_personas(check: _Checker, value: Any) -> list[tuple[str, str]]:
             ("personas",),
             _("personas must be a list of entries with a name and a prompt."),
         )
+    check.at_most(value, ("personas",), MAX_PERSONAS)
     personas: list[tuple[str, str]] = []
     seen: set[str] = set()
     for i, entry in enumerate(value):
@@ -258,7 +153,8 @@ def _check_personas(check: _Checker, value: Any) -> list[tuple[str, str]]:
             )
         check.known_keys(entry, path, PERSONA_FIELDS)
         name = check.text(entry.get("name"), (*path, "name"), NAME_MAX)
-        prompt = check.text(entry.get("prompt"), (*path, "prompt"), PROMPT_MAX)
+        # Prompts are free text ("explain $PATH"): kept as written, never expanded.
+        prompt = check.text(entry.get("prompt"), (*path, "prompt"), PROMPT_MAX, verbatim=True)
         if normalize_name(name) in seen:
             raise check.fail(
                 (*path, "name"),
@@ -274,11 +170,18 @@ def _check_personas(check: _Checker, value: Any) -> list[tuple[str, str]]:
 
 
 def parse_config(
-    text: str, kinds: tuple[str, ...], themes: tuple[str, ...], languages: tuple[str, ...]
+    text: str,
+    kinds: tuple[str, ...],
+    themes: tuple[str, ...],
+    languages: tuple[str, ...],
+    env_allowed: Callable[[str], bool] = env_reference_allowed,
 ) -> ParsedConfig:
-    """Check ``text`` completely; raises :class:`ConfigImportError` at the first problem."""
+    """Check ``text`` completely; raises :class:`ConfigImportError` at the first problem.
+
+    ``env_allowed`` says which environment variables an ``api_key`` may reference.
+    """
     data, lines = load_yaml(text)
-    check = _Checker(lines)
+    check = Checker(lines, env_allowed)
     if data is None:
         raise ConfigImportError(_("The file is empty: there is nothing to import."))
     if not isinstance(data, dict):
@@ -289,7 +192,9 @@ def parse_config(
     check.known_keys(data, (), SECTIONS)
     parsed = ParsedConfig()
     seen: set[str] = set()
-    for name, value in check.mapping(data.get("providers"), ("providers",)).items():
+    providers = check.mapping(data.get("providers"), ("providers",))
+    check.at_most(providers, ("providers",), MAX_PROVIDERS)
+    for name, value in providers.items():
         spec = _check_provider(check, name, value, kinds)
         if normalize_name(spec.name) in seen:
             raise check.fail(

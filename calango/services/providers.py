@@ -91,13 +91,19 @@ def normalize_base_url(url: str | None) -> str | None:
 
 
 def is_http_url(value: str) -> bool:
-    """An absolute http(s) URL with a host."""
+    """An absolute http(s) URL with a host and no ``user:password@`` (which would be stored
+    and shown in clear, and sent to whatever host follows the ``@``)."""
     try:
         parts = urlsplit(value)
         _port = parts.port  # raises ValueError on a bad port
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+        and not any(c.isspace() for c in value)
+    )
 
 
 def effective_address(kind: str, base_url: str | None) -> str:

@@ -42,7 +42,9 @@ def _server_env(monkeypatch, **overrides):
     env = {
         "CALANGO_MODE": "SERVER",
         "DATABASE_URL": "postgresql://u:p@127.0.0.1:5432/calango",
-        "SECRET_KEY": "s" * 32,
+        "SECRET_KEY": "9f2c4e1a7b3d8c6e0f5a2b9d4c7e1f3a",
+        "CALANGO_ALLOW_OPEN_SERVER": "1",
+        "CALANGO_ALLOWED_HOSTS": "calango.example.com",
         "CALANGO_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     }
     env.update(overrides)
@@ -58,7 +60,8 @@ def test_server_mode_reads_environment_and_pins_psycopg2(monkeypatch):
     config = config_from_env()
     assert isinstance(config, ServerConfig)
     assert config.SQLALCHEMY_DATABASE_URI.startswith("postgresql+psycopg2://")
-    assert config.LOGIN_REQUIRED is True
+    assert config.SESSION_COOKIE_SECURE is True
+    assert config.SECRETS_OVER_HTTP is False
 
 
 @pytest.mark.parametrize(
@@ -81,7 +84,9 @@ def test_server_mode_errors_name_the_variable(monkeypatch, overrides, variable):
 
 def test_flask_command_stops_with_one_clear_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CALANGO_", "DATABASE"))}
-    env.update({"CALANGO_MODE": "SERVER", "CALANGO_HOME": str(tmp_path)})
+    env.update(
+        {"CALANGO_MODE": "SERVER", "CALANGO_HOME": str(tmp_path), "CALANGO_ALLOW_OPEN_SERVER": "1"}
+    )
     result = subprocess.run(
         [sys.executable, "-m", "flask", "db", "upgrade"],
         cwd=ROOT,

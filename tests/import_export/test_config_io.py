@@ -107,20 +107,20 @@ def test_import_twice_changes_nothing(app_ctx):
 def test_dollar_forms_and_inline_text_expand(app_ctx):
     text = """
 providers:
-  a: {api_key: "${KEY_A}", models: [m]}
-  b: {api_key: "$KEY_B", models: [m]}
-  c: {api_key: "pre-${KEY_A}-post", models: [m]}
+  a: {api_key: "${A_API_KEY}", models: [m]}
+  b: {api_key: "$B_API_KEY", models: [m]}
+  c: {api_key: "pre-${A_API_KEY}-post", models: [m]}
 """
-    import_config(text, environ={"KEY_A": "aaa", "KEY_B": "bbb"})
+    import_config(text, environ={"A_API_KEY": "aaa", "B_API_KEY": "bbb"})
     keys = {n: p.get_api_key() for n, p in _providers().items()}
     assert keys == {"a": "aaa", "b": "bbb", "c": "pre-aaa-post"}
 
 
 def test_import_reads_calango_home_dotenv(app, app_ctx, monkeypatch):
     home = Path(app.config["CALANGO_HOME"])
-    (home / ".env").write_text("DOTENV_ONLY_KEY=from-dotenv\n")
-    monkeypatch.delenv("DOTENV_ONLY_KEY", raising=False)
-    import_config("providers:\n  x: {api_key: $DOTENV_ONLY_KEY, models: [m]}\n")
+    (home / ".env").write_text("DOTENV_ONLY_API_KEY=from-dotenv\n")
+    monkeypatch.delenv("DOTENV_ONLY_API_KEY", raising=False)
+    import_config("providers:\n  x: {api_key: $DOTENV_ONLY_API_KEY, models: [m]}\n")
     assert _providers()["x"].get_api_key() == "from-dotenv"
 
 
@@ -194,7 +194,7 @@ def test_new_address_without_key_drops_the_stored_key(app_ctx):
 
 def test_unset_variable_keeps_an_existing_key(app_ctx):
     import_config("providers:\n  p: {api_key: k1}", environ={})
-    result = import_config("providers:\n  p: {api_key: $NOT_SET_ANYWHERE}", environ={})
+    result = import_config("providers:\n  p: {api_key: $NOT_SET_ANYWHERE_API_KEY}", environ={})
     assert result.unchanged == ["providers.p"]
     assert _providers()["p"].get_api_key() == "k1"
 

@@ -1,0 +1,1 @@
+"""Tests of the defences listed in docs/security.md."""
