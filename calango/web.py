@@ -9,7 +9,7 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from calango.extensions import db
@@ -117,6 +117,21 @@ def init_web(app: Flask) -> None:
     @app.errorhandler(405)
     def not_allowed(exc: HTTPException) -> tuple[str, int]:
         return _error_page(405, _("Not allowed"), _("This address does not accept that request."))
+
+    @app.errorhandler(OperationalError)
+    def could_not_save(exc: OperationalError) -> tuple[str, int]:
+        # A full disk, a locked or vanished database: say that nothing was saved, not "bug".
+        db.session.rollback()
+        log.error("database error: %s", exc)
+        return _error_page(
+            503,
+            _("Could not save"),
+            _(
+                "Calango could not write to its database: the disk may be full, or the "
+                "database is unavailable. Nothing was changed. Free some space or check the "
+                "database, then try again."
+            ),
+        )
 
     @app.errorhandler(500)
     def server_error(exc: Exception) -> tuple[str, int]:

@@ -130,11 +130,10 @@ def find_by_name(name: str, exclude_id: int | None = None) -> Provider | None:
     return db.session.scalars(query.limit(1)).first()
 
 
-def key_info(
-    name: str, kind: str, base_url: str | None, provider: Provider | None = None
-) -> KeyInfo:
-    """Where the key of a provider with these settings would come from."""
-    names = tuple(env_key_names(name or "", kind or "openai", normalize_base_url(base_url)))
+def key_info(kind: str, base_url: str | None, provider: Provider | None = None) -> KeyInfo:
+    """Where the key of a provider with these settings would come from (environment keys only
+    for the vendor's official endpoint, whatever the provider is named)."""
+    names = tuple(env_key_names(kind or "openai", normalize_base_url(base_url)))
     env_var = next((n for n in names if os.environ.get(n)), None)
     hint = provider.api_key_hint if provider is not None and provider.has_api_key else None
     stored = provider is not None and provider.has_api_key
@@ -144,7 +143,7 @@ def key_info(
 def list_providers() -> list[ProviderRow]:
     """Every provider by name, with where its key would come from."""
     return [
-        ProviderRow(p, key_info(p.name, p.kind, p.base_url, p))
+        ProviderRow(p, key_info(p.kind, p.base_url, p))
         for p in db.session.scalars(Provider.select_all())
     ]
 
@@ -239,7 +238,7 @@ def connection_settings(provider: Provider) -> ProviderSettings:
         name=provider.name,
         kind=provider.kind,
         base_url=provider.base_url,
-        api_key=resolve_api_key(provider.name, provider.kind, provider.base_url, stored),
+        api_key=resolve_api_key(provider.kind, provider.base_url, stored),
         connect_timeout=config["PROVIDER_CONNECT_TIMEOUT"],
         read_timeout=config["PROVIDER_READ_TIMEOUT"],
         max_retries=0,

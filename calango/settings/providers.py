@@ -42,7 +42,7 @@ def _name_taken_error(form: ProviderForm, exc: service.ProviderNameTaken) -> Non
 
 
 def _render_form(form: ProviderForm, provider: Provider | None) -> str:
-    key = service.key_info(form.name.data, form.kind.data, form.base_url.data, provider)
+    key = service.key_info(form.kind.data, form.base_url.data, provider)
     return render_template(
         "settings/provider_form.html",
         form=form,
