@@ -27,6 +27,8 @@ from calango.models import Provider
 
 NAME_MAX = 80
 BASE_URL_MAX = 500
+MODEL_NAME_MAX = 200  # ChatMessage.model holds the name of the model that answered
+PRICE_MAX = 1_000_000.0  # USD per million tokens; the dearest real models cost a few hundred
 
 
 class ProviderNameTaken(Exception):
@@ -254,7 +256,11 @@ def test_connection(provider: Provider) -> list[str]:
 def fetch_models(provider: Provider, replace: bool = False) -> FetchResult:
     """Read the provider's models into its list: added at the end (``replace=False``) or
     replacing it. Raises like :func:`test_connection`; saves nothing on failure."""
-    remote = normalize_models(list_models(connection_settings(provider)))
+    remote = [
+        name
+        for name in normalize_models(list_models(connection_settings(provider)))
+        if len(name) <= MODEL_NAME_MAX and "\x00" not in name  # a hostile list must not break chat
+    ]
     before = list(provider.models or [])
     after = remote if replace else normalize_models([*before, *remote])
     result = FetchResult(
