@@ -92,7 +92,12 @@ def _index_lines(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
 
 def load_yaml(text: str) -> tuple[Any, dict[Path, int]]:
     """The document and the line of every value in it, or a ConfigImportError with the line."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses NUL and other control characters at once
+    except yaml.YAMLError as exc:
+        raise ConfigImportError(
+            _("The file is not valid YAML: %(problem)s.", problem=exc)
+        ) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
