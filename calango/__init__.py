@@ -52,6 +52,11 @@ def create_app(config: Any = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    from calango.request_input import CalangoRequest, DatabaseIdConverter
+
+    # Before any route is registered: routes compile their converters when added.
+    app.request_class = CalangoRequest
+    app.url_map.converters["int"] = DatabaseIdConverter
     if config is None:
         config = config_from_env()
     if isinstance(config, BaseConfig):

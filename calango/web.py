@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
@@ -167,6 +167,21 @@ def init_web(app: Flask) -> None:
             400,
             _("Bad request"),
             _("The request could not be understood. Go back, reload the page and try again."),
+        )
+
+    @app.errorhandler(OperationalError)
+    def could_not_save(exc: OperationalError) -> tuple[str, int]:
+        # A full disk, a locked or vanished database: say that nothing was saved, not "bug".
+        db.session.rollback()
+        log.error("database error: %s", exc)
+        return _error_page(
+            503,
+            _("Could not save"),
+            _(
+                "Calango could not write to its database: the disk may be full, or the "
+                "database is unavailable. Nothing was changed. Free some space or check the "
+                "database, then try again."
+            ),
         )
 
     @app.errorhandler(500)

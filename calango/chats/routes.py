@@ -34,6 +34,7 @@ from calango.services.generation import request_stop
 from calango.services.streams import Delta, Done, Keepalive, follow_answer
 
 SIDEBAR_PAGE_SIZE = 30
+MAX_SIDEBAR_PAGE = 100_000  # a larger page number would overflow the query's OFFSET
 
 
 def _wants_json() -> bool:
@@ -56,7 +57,7 @@ def _message_or_404(chat_id: uuid.UUID, message_id: int) -> ChatMessage:
 def _sidebar() -> object:
     return db.paginate(
         ChatSession.select_recent(),
-        page=request.args.get("page", 1, type=int),
+        page=min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_SIDEBAR_PAGE),
         per_page=SIDEBAR_PAGE_SIZE,
         error_out=False,
     )
@@ -146,7 +147,7 @@ def stream(chat_id: uuid.UUID, message_id: int) -> Response:
     offset = request.headers.get("Last-Event-ID", type=int)
     if offset is None:
         offset = request.args.get("offset", 0, type=int)
-    offset = max(offset or 0, 0)
+    offset = min(max(offset or 0, 0), 2**62)  # an offset into text, never beyond any text
     db.session.close()
 
     def events() -> Iterator[str]:

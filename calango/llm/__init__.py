@@ -4,17 +4,21 @@ A pure library: it knows nothing about Flask or the database, so it can be teste
 the fake provider alone (tests/fakes/provider_server.py).
 """
 
+from calango.llm.cancel import CancelToken
 from calango.llm.context import context_window, estimate_tokens, trim_to_budget
 from calango.llm.errors import (
     AuthError,
     BadRequestError,
     ConnectionLostError,
+    NotAnApiError,
     NotFoundError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
+    RequestCancelled,
     ServerError,
 )
+from calango.llm.model_list import list_models
 from calango.llm.pricing import Price, compute_cost, find_price
 from calango.llm.providers import (
     ENV_KEYS,
@@ -24,6 +28,7 @@ from calango.llm.providers import (
     env_key_names,
     is_local,
     key_source,
+    official_family,
     provider_family,
     resolve_api_key,
 )
@@ -33,7 +38,6 @@ from calango.llm.streaming import (
     Finish,
     TextDelta,
     Usage,
-    list_models,
     open_chat_stream,
     warm_up,
 )
@@ -44,16 +48,19 @@ __all__ = [
     "PROVIDER_KINDS",
     "AuthError",
     "BadRequestError",
+    "CancelToken",
     "ChatStream",
     "ConnectionLostError",
     "Event",
     "Finish",
+    "NotAnApiError",
     "NotFoundError",
     "Price",
     "ProviderError",
     "ProviderSettings",
     "ProviderTimeoutError",
     "RateLimitError",
+    "RequestCancelled",
     "ServerError",
     "TextDelta",
     "Usage",
@@ -65,6 +72,7 @@ __all__ = [
     "is_local",
     "key_source",
     "list_models",
+    "official_family",
     "open_chat_stream",
     "provider_family",
     "resolve_api_key",

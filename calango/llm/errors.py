@@ -71,6 +71,24 @@ class ConnectionLostError(ProviderError):
     """The provider could not be reached, or the connection was cut mid-answer."""
 
 
+class NotAnApiError(ProviderError):
+    """The address answered, but not like the provider's API: an HTML page, malformed JSON, a
+    stream without a single event of the expected shape. Usually a wrong base URL."""
+
+
+class RequestCancelled(ProviderError):
+    """The request was cancelled (Stop) before it finished; never retried."""
+
+
+RETRYABLE = (ConnectionLostError, ProviderTimeoutError, RateLimitError, ServerError)
+
+
+def is_retryable(error: ProviderError) -> bool:
+    """Whether sending the same request again may succeed (as the SDKs decide: timeouts, lost
+    connections, 408/409/429 and 5xx)."""
+    return isinstance(error, RETRYABLE) or error.status_code in (408, 409)
+
+
 def truncate(text: str, limit: int = DETAIL_LIMIT) -> str:
     """``text`` stripped and cut to ``limit`` characters (with an ellipsis when cut)."""
     text = " ".join(text.split())

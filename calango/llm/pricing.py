@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 
 MILLION = Decimal(1_000_000)
 COST_QUANTUM = Decimal("0.00000001")  # 8 decimal places of a dollar
+# Costs are stored as NUMERIC(14, 8): anything from a million dollars up is not a real answer's
+# cost but a wrong price, and would not fit.
+COST_LIMIT = Decimal(1_000_000)
+# Prices users may set, in USD per million tokens (the dearest real models cost a few hundred).
+PRICE_LIMIT = Decimal(1_000_000)
 # genai-prices provider ids for our provider families.
 _GENAI_PROVIDER = {
     "openai": "openai",
@@ -114,11 +119,20 @@ def find_price(
 
 
 def compute_cost(price: Price | None, usage: Usage | None) -> Decimal | None:
-    """USD cost of ``usage`` at ``price``, to 8 decimal places; ``None`` without a price."""
+    """USD cost of ``usage`` at ``price``, to 8 decimal places; ``None`` without a price, and
+    for a cost of a million dollars or more (an absurd price, e.g. from old data)."""
     if price is None or usage is None:
         return None
-    raw = (
-        Decimal(usage.prompt_tokens) * price.input_per_mtok
-        + Decimal(usage.completion_tokens) * price.output_per_mtok
-    ) / MILLION
-    return raw.quantize(COST_QUANTUM)
+    try:
+        raw = (
+            Decimal(usage.prompt_tokens) * price.input_per_mtok
+            + Decimal(usage.completion_tokens) * price.output_per_mtok
+        ) / MILLION
+        cost = raw.quantize(COST_QUANTUM)
+    except (InvalidOperation, ArithmeticError):
+        log.warning("cost out of range at %r", price)
+        return None
+    if not cost.is_finite() or cost >= COST_LIMIT:
+        log.warning("cost %s out of range at %r", cost, price)
+        return None
+    return cost

@@ -77,13 +77,14 @@ PRESETS: dict[str, dict[str, Any]] = {
 for _name, _preset in PRESETS.items():
     _preset["env"] = () if _preset["local"] else ENV_KEYS.get(_name, ())
 
-# Hosts of the hosted APIs, to recognise a provider whatever the user named it.
-_HOSTS = {
-    "api.openai.com": "openai",
-    "api.anthropic.com": "anthropic",
-    "generativelanguage.googleapis.com": "gemini",
-    "api.groq.com": "groq",
-    "openrouter.ai": "openrouter",
+# The official endpoints: (host, kinds that speak to it there) → whose key it takes. An
+# environment key goes only to its own vendor's host over HTTPS, whatever the provider is called.
+_OFFICIAL_HOSTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "api.openai.com": ("openai", ("openai",)),
+    "api.anthropic.com": ("anthropic", ("anthropic",)),
+    "generativelanguage.googleapis.com": ("gemini", ("gemini", "openai")),
+    "api.groq.com": ("groq", ("openai",)),
+    "openrouter.ai": ("openrouter", ("openai",)),
 }
 
 
@@ -97,27 +98,56 @@ def _host(base_url: str | None) -> str:
         return ""
 
 
+def official_family(kind: str, base_url: str | None) -> str | None:
+    """Whose official API this is (a key of ``ENV_KEYS``), or ``None`` for any other address.
+
+    An empty ``base_url`` means the SDK's default endpoint of ``kind``. Otherwise the URL must
+    be ``https://`` on the vendor's exact host and default port, without credentials in it.
+    The provider's *name* plays no part: calling a proxy "openai" must not earn it the key.
+    """
+    if not (base_url or "").strip():
+        return kind if kind in PROVIDER_KINDS else None
+    try:
+        parts = urlsplit(base_url.strip())  # type: ignore[union-attr]
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme != "https" or parts.username is not None or parts.password is not None:
+        return None
+    if port not in (None, 443):
+        return None
+    official = _OFFICIAL_HOSTS.get((parts.hostname or "").lower())
+    if official is None or kind not in official[1]:
+        return None
+    return official[0]
+
+
 def provider_family(name: str, kind: str, base_url: str | None) -> str | None:
-    """Which hosted service this is (a key of ``ENV_KEYS``), guessed from the provider's
-    name, then its base URL's host, then its kind; ``None`` when nothing matches."""
+    """Which hosted service's *prices* fit this provider (a key of ``ENV_KEYS``): the official
+    endpoint when it is one, else a guess from the name or host; ``None`` when nothing matches.
+
+    Only for price look-ups: keys go by :func:`official_family` alone.
+    """
+    official = official_family(kind, base_url)
+    if official is not None:
+        return official
     lowered = (name or "").lower()
     for family in ENV_KEYS:
         if family in lowered:
             return family
-    if lowered and "google" in lowered:
+    if "google" in lowered:
         return "gemini"
     host = _host(base_url)
-    for known, family in _HOSTS.items():
+    for known, (family, _kinds) in _OFFICIAL_HOSTS.items():
         if host == known or host.endswith("." + known):
             return family
-    if base_url and host:
-        return None  # a custom endpoint: its kind says nothing about whose key it takes
-    return kind if kind in ENV_KEYS else None
+    return None
 
 
-def env_key_names(name: str, kind: str, base_url: str | None) -> tuple[str, ...]:
-    """Environment variables that may hold this provider's API key, in order of preference."""
-    family = provider_family(name, kind, base_url)
+def env_key_names(kind: str, base_url: str | None) -> tuple[str, ...]:
+    """Environment variables that may hold this provider's API key, in order of preference:
+    none unless ``base_url`` is the official endpoint of the vendor they belong to."""
+    family = official_family(kind, base_url)
     return ENV_KEYS.get(family, ()) if family else ()
 
 
@@ -141,7 +171,6 @@ KeySource = Literal["stored", "environment", "local", "none"]
 
 
 def key_source(
-    name: str,
     kind: str,
     base_url: str | None,
     has_stored_key: bool,
@@ -149,14 +178,15 @@ def key_source(
 ) -> tuple[KeySource, str | None]:
     """Where this provider's key comes from, and the environment variable when it is one.
 
-    The one decision, in order: the stored key, else the first set environment variable, else
+    The one decision, in order: the stored key, else the first set environment variable of
+    the vendor whose official endpoint ``base_url`` is (:func:`official_family`), else
     nothing for a local server (which ignores keys), else none. :func:`resolve_api_key` and
     the provider pages both follow it.
     """
     if has_stored_key:
         return "stored", None
     env = os.environ if environ is None else environ
-    for var in env_key_names(name, kind, base_url):
+    for var in env_key_names(kind, base_url):
         if env.get(var, "").strip():
             return "environment", var
     if is_local(base_url):
@@ -165,16 +195,16 @@ def key_source(
 
 
 def resolve_api_key(
-    name: str,
     kind: str,
     base_url: str | None,
     stored: str | None,
     environ: Mapping[str, str] | None = None,
 ) -> str | None:
-    """The key to send, following :func:`key_source`: the stored one, an environment
-    variable's, a placeholder for local servers, or ``None``."""
+    """The key to send, following :func:`key_source`: the stored one, the environment
+    variable of the vendor whose official endpoint this is, a placeholder for local servers,
+    or ``None``."""
     env = os.environ if environ is None else environ
-    source, var = key_source(name, kind, base_url, bool(stored and stored.strip()), env)
+    source, var = key_source(kind, base_url, bool(stored and stored.strip()), env)
     if source == "stored" and stored:
         return stored.strip()
     if source == "environment" and var:

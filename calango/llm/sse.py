@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from calango.llm.errors import ProviderError, ServerError, error_for_status, truncate
+from calango.llm.errors import NotAnApiError, ProviderError, error_for_status, truncate
 
 
 @dataclass(slots=True)
@@ -92,17 +92,36 @@ def _json(sse: ServerSentEvent) -> Any:
     try:
         return json.loads(sse.data)
     except ValueError:
-        raise ServerError("malformed event from provider", detail=truncate(sse.data)) from None
+        raise NotAnApiError("malformed event from provider", detail=truncate(sse.data)) from None
+
+
+_ANTHROPIC_EVENTS = frozenset(
+    {
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+        "error",
+    }
+)
 
 
 class OpenAIDecoder:
-    """Chat-completions chunks → text; remembers usage and finish reason."""
+    """Chat-completions chunks → text; remembers usage and finish reason.
+
+    ``recognized`` says whether any event had the expected shape: a stream without one is not
+    the provider's API (an HTML page, another service), whatever its status code said.
+    """
 
     def __init__(self) -> None:
         self.prompt_tokens: int | None = None
         self.completion_tokens: int | None = None
         self.finish_reason: str | None = None
         self.done = False
+        self.recognized = False
 
     def feed(self, sse: ServerSentEvent) -> str:
         """The text carried by ``sse`` ("" for none); raises on an error event."""
@@ -114,6 +133,8 @@ class OpenAIDecoder:
             return ""
         if chunk.get("error") or sse.event == "error":
             raise stream_error(chunk)
+        if "choices" in chunk or "usage" in chunk:
+            self.recognized = True
         usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
         if isinstance(usage, dict):
             self.prompt_tokens = _int(usage.get("prompt_tokens"), self.prompt_tokens)
@@ -130,13 +151,15 @@ class OpenAIDecoder:
 
 
 class AnthropicDecoder:
-    """Messages-API stream events → text; remembers usage and stop reason."""
+    """Messages-API stream events → text; remembers usage and stop reason (and, like
+    :class:`OpenAIDecoder`, whether any event was ``recognized``)."""
 
     def __init__(self) -> None:
         self.prompt_tokens: int | None = None
         self.completion_tokens: int | None = None
         self.finish_reason: str | None = None
         self.done = False
+        self.recognized = False
 
     def feed(self, sse: ServerSentEvent) -> str:
         """The text carried by ``sse`` ("" for none); raises on an error event."""
@@ -144,6 +167,8 @@ class AnthropicDecoder:
         if not isinstance(payload, dict):
             return ""
         kind = payload.get("type") or sse.event
+        if kind in _ANTHROPIC_EVENTS:
+            self.recognized = True
         if kind == "content_block_delta":
             delta = payload.get("delta") or {}
             if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str):

@@ -2,8 +2,9 @@
 
 ``open_chat_stream`` performs the HTTP request (so refused keys, unknown models, rate limits
 and unreachable hosts raise right there); the returned ``ChatStream`` yields ``TextDelta``
-events, then one ``Usage``, then one ``Finish``. The SDK retries only that first request;
-once bytes of the answer have arrived nothing is retried.
+events, then one ``Usage``, then one ``Finish``. Only that first request is retried, within
+the read timeout in total and never after a ``CancelToken`` was cancelled; once the provider
+has answered nothing is retried.
 """
 
 from __future__ import annotations
@@ -11,28 +12,32 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-import anthropic
 import httpx2
-import openai
 
+from calango.llm.cancel import CancelToken
+from calango.llm.clients import anthropic_client, check_kind, openai_client
 from calango.llm.context import estimate_tokens
-from calango.llm.errors import AuthError, ProviderError, map_exception
-from calango.llm.providers import (
-    GEMINI_BASE_URL,
-    LOCAL_PLACEHOLDER_KEY,
-    PROVIDER_KINDS,
-    ProviderSettings,
-    is_local,
-    provider_family,
+from calango.llm.errors import (
+    NotAnApiError,
+    ProviderError,
+    RequestCancelled,
+    is_retryable,
+    map_exception,
+    truncate,
 )
+from calango.llm.providers import ProviderSettings, provider_family
 from calango.llm.sse import AnthropicDecoder, OpenAIDecoder, iter_sse
 
 ANTHROPIC_DEFAULT_MAX_TOKENS = 4096
+# A stream that sends this much without one event of the expected shape is not the API.
+GARBAGE_LIMIT = 64 * 1024
+RETRY_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,67 +69,6 @@ class Finish:
 
 
 Event = TextDelta | Usage | Finish
-
-
-# --- HTTP clients ---------------------------------------------------------------------------
-# One connection pool for every provider: building an SDK client with its own pool costs
-# ~20 ms of CPU (TLS context), with a shared one ~0.2 ms. Timeouts are set per request.
-_http_client: httpx2.Client | None = None
-_http_client_lock = threading.Lock()
-
-
-def _shared_http_client() -> httpx2.Client:
-    global _http_client
-    with _http_client_lock:
-        if _http_client is None or _http_client.is_closed:
-            _http_client = httpx2.Client(
-                limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
-                timeout=httpx2.Timeout(120.0, connect=10.0),
-                follow_redirects=True,
-            )
-        return _http_client
-
-
-def _api_key(settings: ProviderSettings) -> str:
-    if settings.api_key:
-        return settings.api_key
-    if is_local(settings.base_url):
-        return LOCAL_PLACEHOLDER_KEY
-    raise AuthError("no API key configured")
-
-
-def _timeout(settings: ProviderSettings) -> httpx2.Timeout:
-    return httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-
-
-def _openai_client(settings: ProviderSettings) -> openai.OpenAI:
-    base_url = settings.base_url or (GEMINI_BASE_URL if settings.kind == "gemini" else None)
-    return openai.OpenAI(
-        api_key=_api_key(settings),
-        base_url=base_url,
-        timeout=_timeout(settings),
-        max_retries=settings.max_retries,
-        http_client=_shared_http_client(),
-    )
-
-
-def _anthropic_client(settings: ProviderSettings) -> anthropic.Anthropic:
-    base_url = settings.base_url
-    if base_url:
-        # The SDK appends /v1/messages; people often paste the URL with /v1 already on it.
-        base_url = base_url.rstrip("/").removesuffix("/v1") or None
-    return anthropic.Anthropic(
-        api_key=_api_key(settings),
-        base_url=base_url,
-        timeout=_timeout(settings),
-        max_retries=settings.max_retries,
-        http_client=_shared_http_client(),
-    )
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in PROVIDER_KINDS:
-        raise ValueError(f"unknown provider kind: {kind!r}")
 
 
 # --- the stream -----------------------------------------------------------------------------
@@ -189,10 +133,12 @@ class ChatStream:
     def _generate(self) -> Iterator[Event]:
         decoder = self._decoder
         pieces: list[str] = []
+        seen = _Sample()
         try:
             if self._closed:
                 return
-            for sse in iter_sse(self._response.iter_lines()):
+            _refuse_non_stream(self._response)
+            for sse in iter_sse(seen.lines(self._response.iter_lines())):
                 if self._closed:
                     return  # events already buffered when close() came
                 text = decoder.feed(sse)
@@ -200,6 +146,8 @@ class ChatStream:
                     pieces.append(text)
                     yield TextDelta(text)
                 if decoder.done:
+                    break
+                if not decoder.recognized and seen.size > GARBAGE_LIMIT:
                     break
         except ProviderError:
             if self._closed:
@@ -213,6 +161,8 @@ class ChatStream:
             _close_quietly(self._response)
         if self._closed:
             return
+        if not decoder.recognized:
+            raise NotAnApiError("the answer is not a chat stream", detail=seen.detail())
         prompt, completion = decoder.prompt_tokens, decoder.completion_tokens
         yield Usage(
             prompt if prompt is not None else self._prompt_estimate,
@@ -220,6 +170,40 @@ class ChatStream:
             estimated=prompt is None or completion is None,
         )
         yield Finish(decoder.finish_reason)
+
+
+class _Sample:
+    """Counts the characters of a stream and keeps its beginning, to quote what a server that
+    is not the API sent instead."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._head: list[str] = []
+
+    def lines(self, lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            self.size += len(line) + 1
+            if len(self._head) < 10:
+                self._head.append(line)
+            yield line
+
+    def detail(self) -> str | None:
+        return truncate(" ".join(self._head)) or None
+
+
+def _refuse_non_stream(response: httpx2.Response) -> None:
+    """A web page or a JSON document where an event stream was asked for is not the API;
+    say so at once instead of reading it to its end."""
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("text/html", "application/xhtml+xml", "application/json"):
+        head = b""
+        with contextlib.suppress(Exception):
+            for chunk in response.iter_bytes():
+                head += chunk
+                if len(head) >= 2048:
+                    break
+        detail = truncate(head[:2048].decode("utf-8", errors="replace")) or None
+        raise NotAnApiError(f"the answer is {content_type}, not an event stream", detail=detail)
 
 
 def _shutdown_socket(response: httpx2.Response) -> None:
@@ -247,32 +231,62 @@ def open_chat_stream(
     model: str,
     messages: list[dict[str, Any]],
     max_tokens: int | None = None,
+    cancel: CancelToken | None = None,
 ) -> ChatStream:
     """Send the conversation and return its streamed answer once the provider has accepted it.
 
     ``messages`` are ``{"role": "system" | "user" | "assistant", "content": str}``. Raises
-    ``ProviderError`` subclasses for refused requests and unreachable providers.
+    ``ProviderError`` subclasses for refused requests and unreachable providers, and
+    ``RequestCancelled`` once ``cancel`` is cancelled (which also cuts a request waiting for
+    the provider's first byte). Failed attempts that may succeed again are retried up to
+    ``settings.max_retries`` times, all of them within ``settings.read_timeout``.
     """
-    _check_kind(settings.kind)
-    try:
-        if settings.kind == "anthropic":
-            response = _open_anthropic(settings, model, messages, max_tokens)
-            decoder: OpenAIDecoder | AnthropicDecoder = AnthropicDecoder()
-        else:
-            response = _open_openai(settings, model, messages, max_tokens)
-            decoder = OpenAIDecoder()
-    except Exception as exc:
-        raise map_exception(exc) from exc
-    return ChatStream(response, decoder, _prompt_estimate(messages))
+    check_kind(settings.kind)
+    token = cancel or CancelToken()
+    deadline = time.monotonic() + settings.read_timeout
+    attempt = 0
+    while True:
+        if token.cancelled:
+            raise RequestCancelled("stopped before the provider answered")
+        budget = deadline - time.monotonic()
+        try:
+            with token.installed():
+                if settings.kind == "anthropic":
+                    response = _open_anthropic(settings, model, messages, max_tokens, budget)
+                    decoder: OpenAIDecoder | AnthropicDecoder = AnthropicDecoder()
+                else:
+                    response = _open_openai(settings, model, messages, max_tokens, budget)
+                    decoder = OpenAIDecoder()
+        except Exception as exc:
+            if token.cancelled:
+                raise RequestCancelled("stopped before the provider answered") from None
+            error = map_exception(exc)
+            backoff = RETRY_BACKOFF[min(attempt, len(RETRY_BACKOFF) - 1)]
+            attempt += 1
+            out_of_time = time.monotonic() + backoff >= deadline
+            if attempt > settings.max_retries or out_of_time or not is_retryable(error):
+                raise error from exc
+            if token.wait(backoff):
+                raise RequestCancelled("stopped before the provider answered") from None
+            continue
+        if token.cancelled:  # the answer began just as Stop came
+            _close_quietly(response)
+            raise RequestCancelled("stopped before the provider answered")
+        return ChatStream(response, decoder, _prompt_estimate(messages))
 
 
 def _open_openai(
-    settings: ProviderSettings, model: str, messages: list[dict[str, Any]], max_tokens: int | None
+    settings: ProviderSettings,
+    model: str,
+    messages: list[dict[str, Any]],
+    max_tokens: int | None,
+    budget: float,
 ) -> httpx2.Response:
-    client = _openai_client(settings)
+    client = openai_client(settings, max_retries=0, read=budget)
     extra: dict[str, Any] = {}
     if max_tokens is not None:
         # OpenAI's newer models refuse max_tokens; compatible servers may not know the new name.
+        # (A name guess is fine here: it picks a parameter name, it sends no secret.)
         official = provider_family(settings.name, settings.kind, settings.base_url) == "openai"
         extra["max_completion_tokens" if official else "max_tokens"] = max_tokens
     stream = client.chat.completions.create(
@@ -286,9 +300,13 @@ def _open_openai(
 
 
 def _open_anthropic(
-    settings: ProviderSettings, model: str, messages: list[dict[str, Any]], max_tokens: int | None
+    settings: ProviderSettings,
+    model: str,
+    messages: list[dict[str, Any]],
+    max_tokens: int | None,
+    budget: float,
 ) -> httpx2.Response:
-    client = _anthropic_client(settings)
+    client = anthropic_client(settings, max_retries=0, read=budget)
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system" and m["content"])
     turns = [
         {"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"
@@ -302,21 +320,6 @@ def _open_anthropic(
         **extra,
     )
     return stream.response
-
-
-def list_models(settings: ProviderSettings) -> list[str]:
-    """The model ids the provider offers, sorted; raises ``ProviderError`` subclasses."""
-    _check_kind(settings.kind)
-    try:
-        if settings.kind == "anthropic":
-            ids = [m.id for m in _anthropic_client(settings).models.list(limit=1000)]
-        else:
-            ids = [m.id for m in _openai_client(settings).models.list()]
-    except Exception as exc:
-        raise map_exception(exc) from exc
-    if settings.kind == "gemini":
-        ids = [i.removeprefix("models/") for i in ids]
-    return sorted(set(ids))
 
 
 def warm_up() -> None:

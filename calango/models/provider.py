@@ -15,6 +15,10 @@ from calango.models.names import UniquelyNamed
 from calango.models.types import UTCDateTime, utcnow
 
 BASE_URL_MAX = 500
+# ChatMessage.model holds the name of the model that answered.
+MODEL_NAME_MAX = 200
+# USD per million tokens; the dearest real models cost a few hundred.
+PRICE_MAX = 1_000_000.0
 
 
 class Provider(UniquelyNamed, db.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -23,7 +24,7 @@ from wtforms.validators import AnyOf, Length, Optional, ValidationError
 from calango.forms import UniqueNameForm, name_field, strip_whitespace
 from calango.llm import PROVIDER_KINDS
 from calango.models import Provider
-from calango.models.provider import BASE_URL_MAX
+from calango.models.provider import BASE_URL_MAX, MODEL_NAME_MAX, PRICE_MAX
 from calango.services.providers import is_http_url, normalize_models
 
 KIND_LABELS = {
@@ -63,12 +64,21 @@ def parse_price_lines(text: str | None) -> dict[str, dict[str, float]]:
             numbers = [float(p.removeprefix("$")) for p in parts]
         except ValueError:
             numbers = []
-        if len(numbers) != 2 or not all(math.isfinite(n) and n >= 0 for n in numbers):
+        if len(numbers) != 2 or not all(math.isfinite(n) and 0 <= n <= PRICE_MAX for n in numbers):
             raise ValueError(
                 _(
-                    "Line %(line)d: prices must be numbers of zero or more (US dollars per "
+                    "Line %(line)d: prices must be numbers from 0 to %(max)s (US dollars per "
                     "million tokens), like “gpt-4o = 2.50, 10.00”.",
                     line=number,
+                    max=format_number(PRICE_MAX),
+                )
+            )
+        if len(model) > MODEL_NAME_MAX:
+            raise ValueError(
+                _(
+                    "Line %(line)d: a model name has at most %(max)d characters.",
+                    line=number,
+                    max=MODEL_NAME_MAX,
                 )
             )
         prices[model] = {"input": numbers[0], "output": numbers[1]}
@@ -148,6 +158,17 @@ class ProviderForm(UniqueNameForm):
                     "like https://api.groq.com/openai/v1."
                 )
             )
+
+    def validate_models(self, field: TextAreaField) -> None:
+        for number, name in enumerate((field.data or "").splitlines(), start=1):
+            if len(name.strip()) > MODEL_NAME_MAX:
+                raise ValidationError(
+                    _(
+                        "Line %(line)d: a model name has at most %(max)d characters.",
+                        line=number,
+                        max=MODEL_NAME_MAX,
+                    )
+                )
 
     def validate_prices(self, field: TextAreaField) -> None:
         try:

@@ -39,7 +39,7 @@ def _input_from(form: ProviderForm) -> service.ProviderInput:
 
 
 def _render_form(form: ProviderForm, provider: Provider | None) -> str:
-    key = service.key_info(form.name.data, form.kind.data, form.base_url.data, provider)
+    key = service.key_info(form.kind.data, form.base_url.data, provider)
     return render_template(
         "providers/form.html",
         form=form,

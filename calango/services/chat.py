@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
@@ -35,6 +36,7 @@ from calango.models.types import utcnow
 from calango.services.generation import (
     Generation,
     GenerationRequest,
+    lease_seconds,
     request_stop,
     start_generation,
 )
@@ -182,9 +184,9 @@ def _resolve_provider(name: str, model: str) -> tuple[Provider, ProviderSettings
         stored = provider.get_api_key()
     except KeyDecryptionError as exc:
         raise ChatInputError(str(exc), link=provider_link()) from None
-    api_key = resolve_api_key(provider.name, provider.kind, provider.base_url, stored)
+    api_key = resolve_api_key(provider.kind, provider.base_url, stored)
     if not api_key:
-        env = " / ".join(env_key_names(provider.name, provider.kind, provider.base_url))
+        env = " / ".join(env_key_names(provider.kind, provider.base_url))
         if env:
             message = _(
                 "The provider “%(name)s” has no API key. Add one in Settings → Providers or set "
@@ -233,6 +235,37 @@ def build_context(
     return trim_to_budget(messages, window - reserve)
 
 
+def _claim_for_sending(chat: ChatSession, now: datetime) -> None:
+    """Take the chat for this send, or refuse while another answer in it is being written.
+
+    Two tabs sending at once would each build a context without the other's answer. The
+    UPDATE comes first: it locks the chat's row on PostgreSQL (and takes SQLite's single write
+    lock), so a second send waits here until the first has committed its ``streaming``
+    answer, and the check below, a fresh statement, then sees it. The context is read after
+    this, so it holds every earlier answer.
+    """
+    db.session.execute(update(ChatSession).where(ChatSession.id == chat.id).values(updated_at=now))
+    alive = now - timedelta(seconds=lease_seconds())
+    busy = db.session.scalar(
+        select(ChatMessage.id)
+        .where(
+            ChatMessage.session_id == chat.id,
+            ChatMessage.status == MessageStatus.STREAMING,
+            ChatMessage.heartbeat_at >= alive,  # a dead producer's answer does not block
+        )
+        .limit(1)
+    )
+    if busy is not None:
+        db.session.rollback()
+        raise ChatInputError(
+            _(
+                "An answer in this chat is still being written. Wait for it to finish, or "
+                "stop it, then send your message again."
+            ),
+            status=409,
+        )
+
+
 def send_message(
     session_id: uuid.UUID | None, text: str, provider_name: str, model: str, persona_name: str
 ) -> SendResult:
@@ -269,8 +302,10 @@ def send_message(
             )
         persona_name, persona_prompt = persona.name, persona.prompt
 
-    context = build_context(chat, persona_prompt, text, model)
     now = utcnow()
+    if chat is not None:
+        _claim_for_sending(chat, now)
+    context = build_context(chat, persona_prompt, text, model)
     if chat is None:
         chat = ChatSession(title=title_from(text), created_at=now)
         db.session.add(chat)

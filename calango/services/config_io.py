@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
-from calango.llm import PRESETS, PROVIDER_KINDS, env_key_names
+from calango.llm import ENV_KEYS, PRESETS, PROVIDER_KINDS, env_key_names
 from calango.models import Persona, Provider
 from calango.services import preferences
 from calango.services.config_check import ENV_REFERENCE, env_reference_allowed, url_error
@@ -309,11 +309,18 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def key_placeholder(provider: Provider) -> str:
-    """``${VAR}`` for the variable this provider reads its key from (``NAME_API_KEY`` if none)."""
-    names = env_key_names(provider.name, provider.kind, provider.base_url)
+    """``${VAR}`` for the variable this provider reads its key from (``NAME_API_KEY`` if none).
+
+    A custom endpoint never gets a vendor's variable, even when named after the vendor: the
+    file must not send $OPENAI_API_KEY to a server that merely calls itself "OpenAI".
+    """
+    names = env_key_names(provider.kind, provider.base_url)
     if names:
         return "${" + names[0] + "}"
-    return "${" + re.sub(r"[^A-Z0-9]", "_", provider.name.upper()) + "_API_KEY}"
+    var = re.sub(r"[^A-Z0-9]", "_", provider.name.upper()) + "_API_KEY"
+    if any(var in vendor for vendor in ENV_KEYS.values()):
+        var = "CUSTOM_" + var
+    return "${" + var + "}"
 
 
 def _provider_entry(provider: Provider, with_secrets: bool) -> dict[str, Any]:
@@ -328,7 +335,7 @@ def _provider_entry(provider: Provider, with_secrets: bool) -> dict[str, Any]:
                 ) from None
         else:
             entry["api_key"] = key_placeholder(provider)
-    elif env_key_names(provider.name, provider.kind, provider.base_url):
+    elif env_key_names(provider.kind, provider.base_url):
         entry["api_key"] = key_placeholder(provider)
     if provider.base_url:
         entry["base_url"] = provider.base_url

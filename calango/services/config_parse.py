@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import format_number
 from flask_babel import gettext as _
 
 from calango.models.names import NAME_MAX, normalize_name
 from calango.models.persona import PROMPT_MAX
-from calango.models.provider import BASE_URL_MAX
+from calango.models.provider import BASE_URL_MAX, MODEL_NAME_MAX, PRICE_MAX
 from calango.services.config_check import Checker, env_reference_allowed, url_error
 from calango.services.config_errors import ConfigImportError, Path, path_text
 from calango.services.config_yaml import load_yaml
@@ -96,7 +97,7 @@ def _check_provider(check: Checker, name: Any, value: Any, kinds: tuple[str, ...
         check.at_most(models, path, MAX_MODELS)
         for i, model in enumerate(models):
             check.no_reference(model, (*path, i))
-        spec.models = normalize_models(models)
+        spec.models = _check_model_names(check, normalize_models(models), path)
     if "prices" in entry:
         spec.prices = _check_prices(check, entry["prices"], (*base, "prices"))
     if "enabled" in entry:
@@ -119,19 +120,51 @@ def _check_prices(check: Checker, value: Any, path: Path) -> dict[str, dict[str,
         ok = isinstance(price, dict) and set(price) == {"input", "output"}
         numbers = [price.get("input"), price.get("output")] if ok else []
         if not ok or not all(
-            isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) and n >= 0
+            isinstance(n, int | float)
+            and not isinstance(n, bool)
+            and math.isfinite(n)
+            and 0 <= n <= PRICE_MAX
             for n in numbers
         ):
             raise check.fail(
                 where,
                 _(
-                    "%(path)s must be {input: N, output: N} with numbers of zero or more (US "
+                    "%(path)s must be {input: N, output: N} with numbers from 0 to %(max)s (US "
                     "dollars per million tokens).",
                     path=path_text(where),
+                    max=format_number(PRICE_MAX),
                 ),
             )
+        _check_model_names(check, [str(model).strip()], path)
         prices[str(model).strip()] = {"input": float(numbers[0]), "output": float(numbers[1])}
     return prices
+
+
+def _check_model_names(check: Checker, models: list[str], path: Path) -> list[str]:
+    for model in models:
+        if len(model) > MODEL_NAME_MAX:
+            raise check.fail(
+                path,
+                _(
+                    "%(path)s: a model name has at most %(max)d characters.",
+                    path=path_text(path),
+                    max=MODEL_NAME_MAX,
+                ),
+            )
+    return models
+
+
+def _refuse_nul(check: Checker, value: Any, path: Path) -> None:
+    """NUL characters (a YAML "\\0" escape) cannot be stored: name where one is."""
+    if isinstance(value, str) and "\x00" in value:
+        raise check.fail(path, _("%(path)s contains a NUL character.", path=path_text(path) or "…"))
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(check, key, path)
+            _refuse_nul(check, item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(check, item, (*path, index))
 
 
 def _check_personas(check: Checker, value: Any) -> list[tuple[str, str]]:
@@ -189,6 +222,7 @@ def parse_config(
             (),
             _("The file must start with providers:, personas: or settings:."),
         )
+    _refuse_nul(check, data, ())
     check.known_keys(data, (), SECTIONS)
     parsed = ParsedConfig()
     seen: set[str] = set()

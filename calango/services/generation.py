@@ -29,6 +29,7 @@ from sqlalchemy import select, update
 
 from calango.extensions import db
 from calango.llm import (
+    CancelToken,
     ChatStream,
     Finish,
     Price,
@@ -74,6 +75,7 @@ class Generation:
     lock: threading.Lock = field(default_factory=threading.Lock)
     listeners: list[queue.Queue[tuple[str, str]]] = field(default_factory=list)
     stream: ChatStream | None = None
+    cancel: CancelToken = field(default_factory=CancelToken)
 
     def subscribe(self) -> tuple[str, queue.Queue[tuple[str, str]] | None]:
         """The text so far and a queue of ("delta", text) / ("done", status) events.
@@ -102,8 +104,10 @@ class Generation:
                 listener.put((kind, payload))
 
     def stop(self) -> None:
-        """Ask the producer to stop; closing the stream unblocks a waiting read."""
+        """Ask the producer to stop: cancelling cuts a request still waiting for the provider's
+        first byte (and prevents any retry); closing the stream unblocks a waiting read."""
         self.stop_event.set()
+        self.cancel.cancel()
         stream = self.stream
         if stream is not None:
             stream.close()
@@ -233,7 +237,9 @@ def _produce(app: Flask, generation: Generation) -> None:
         try:
             last_flush = time.monotonic()
             flushed_len = 0
-            stream = open_chat_stream(request.settings, request.model, request.messages)
+            stream = open_chat_stream(
+                request.settings, request.model, request.messages, cancel=generation.cancel
+            )
             generation.stream = stream
             with stream:
                 if generation.stop_event.is_set():
@@ -242,7 +248,9 @@ def _produce(app: Flask, generation: Generation) -> None:
                     if isinstance(event, TextDelta):
                         if first_token_at is None:
                             first_token_at = time.monotonic()
-                        generation._publish("delta", event.text)
+                        # PostgreSQL refuses NUL in text: a model's stray NUL must not cost
+                        # the whole answer at the next save.
+                        generation._publish("delta", event.text.replace("\x00", ""))
                     elif isinstance(event, Usage):
                         usage = event
                     elif isinstance(event, Finish):
@@ -282,27 +290,58 @@ def _produce(app: Flask, generation: Generation) -> None:
             # refused before any token (401, 429, ...) is not billed: no usage, no cost.
             prompt = sum(estimate_tokens(m["content"]) for m in request.messages)
             usage = Usage(prompt, estimate_tokens(text), estimated=True)
-        cost: Decimal | None = compute_cost(request.price, usage) if usage else None
-        ended = time.monotonic()
         values: dict[str, Any] = {
             "content": text,
             "status": status,
             "error": error_text,
             "token_usage": _usage_json(usage) if usage else None,
-            "cost": cost,
+            "cost": _cost(request.price, usage, message_id),
             "ttft_ms": round((first_token_at - started) * 1000) if first_token_at else None,
-            "total_ms": round((ended - started) * 1000),
+            "total_ms": round((time.monotonic() - started) * 1000),
             "heartbeat_at": None,
         }
         try:
-            _save(message_id, **values)
-        except Exception:
-            db.session.rollback()
-            log.exception("could not save the final state of answer %s", message_id)
+            _save_final(message_id, values)
         finally:
             db.session.remove()
             registry(app).remove(message_id)
-            generation._publish("done", status)
+            generation._publish("done", values["status"])
+
+
+def _cost(price: Price | None, usage: Usage | None, message_id: int) -> Decimal | None:
+    """The answer's cost, or ``None`` when it cannot be computed or stored (an absurd price
+    in old data must not keep the answer from being saved)."""
+    try:
+        return compute_cost(price, usage)
+    except Exception:
+        log.warning("no cost for answer %s: price %r", message_id, price, exc_info=True)
+        return None
+
+
+def _save_final(message_id: int, values: dict[str, Any]) -> None:
+    """Save the answer's final state. When the full record cannot be written (a failed
+    commit, a full disk), keep at least its text and a final status, so the answer ends."""
+    try:
+        _save(message_id, **values)
+        return
+    except Exception:
+        db.session.rollback()
+        log.exception("could not save the final state of answer %s", message_id)
+    values["status"] = MessageStatus.ERROR
+    values["error"] = _(
+        "The answer arrived, but Calango could not save all of it (its usage and cost are "
+        "missing). Details are in the server log."
+    )
+    for fallback in (
+        {k: values[k] for k in ("content", "status", "error", "heartbeat_at")},
+        {k: values[k] for k in ("status", "error", "heartbeat_at")},
+    ):
+        try:
+            _save(message_id, **fallback)
+            return
+        except Exception:
+            db.session.rollback()
+            log.exception("could not save even part of answer %s", message_id)
 
 
 class _Stopped(Exception):

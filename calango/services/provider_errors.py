@@ -9,6 +9,7 @@ from calango.llm import (
     AuthError,
     BadRequestError,
     ConnectionLostError,
+    NotAnApiError,
     NotFoundError,
     ProviderError,
     ProviderTimeoutError,
@@ -60,6 +61,12 @@ def describe_provider_error(exc: Exception, provider_name: str) -> str:
     elif isinstance(exc, ConnectionLostError):
         text = _(
             "The connection to %(name)s was lost. Check that it is running and reachable.",
+            name=name,
+        )
+    elif isinstance(exc, NotAnApiError):
+        text = _(
+            "The address of %(name)s answered, but it does not look like the provider's API. "
+            "Check the base URL and the protocol in Settings → Providers.",
             name=name,
         )
     elif isinstance(exc, ProviderError):

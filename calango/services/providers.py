@@ -21,6 +21,7 @@ from calango.llm import (
     resolve_api_key,
 )
 from calango.models import Provider
+from calango.models.provider import MODEL_NAME_MAX
 from calango.services.names import check_name_free, commit_named
 
 
@@ -119,21 +120,20 @@ def find_by_name(name: str) -> Provider | None:
     return db.session.scalars(Provider.select_by_name(name).limit(1)).first()
 
 
-def key_info(
-    name: str, kind: str, base_url: str | None, provider: Provider | None = None
-) -> KeyInfo:
-    """Where the key of a provider with these settings would come from."""
-    name, kind, base_url = name or "", kind or "openai", normalize_base_url(base_url)
+def key_info(kind: str, base_url: str | None, provider: Provider | None = None) -> KeyInfo:
+    """Where the key of a provider with these settings would come from (environment keys only
+    for the vendor's official endpoint, whatever the provider is named)."""
+    kind, base_url = kind or "openai", normalize_base_url(base_url)
     stored = provider is not None and provider.has_api_key
-    source, env_var = key_source(name, kind, base_url, stored)
+    source, env_var = key_source(kind, base_url, stored)
     hint = provider.api_key_hint if provider is not None and stored else None
-    return KeyInfo(source, env_var, tuple(env_key_names(name, kind, base_url)), hint)
+    return KeyInfo(source, env_var, tuple(env_key_names(kind, base_url)), hint)
 
 
 def list_providers() -> list[ProviderRow]:
     """Every provider by name, with where its key would come from."""
     return [
-        ProviderRow(p, key_info(p.name, p.kind, p.base_url, p))
+        ProviderRow(p, key_info(p.kind, p.base_url, p))
         for p in db.session.scalars(Provider.select_all())
     ]
 
@@ -218,7 +218,7 @@ def connection_settings(provider: Provider) -> ProviderSettings:
         name=provider.name,
         kind=provider.kind,
         base_url=provider.base_url,
-        api_key=resolve_api_key(provider.name, provider.kind, provider.base_url, stored),
+        api_key=resolve_api_key(provider.kind, provider.base_url, stored),
         connect_timeout=config["PROVIDER_CONNECT_TIMEOUT"],
         read_timeout=config["PROVIDER_READ_TIMEOUT"],
         max_retries=0,
@@ -234,7 +234,11 @@ def test_connection(provider: Provider) -> list[str]:
 def fetch_models(provider: Provider, replace: bool = False) -> FetchResult:
     """Read the provider's models into its list: added at the end (``replace=False``) or
     replacing it. Raises like :func:`test_connection`; saves nothing on failure."""
-    remote = normalize_models(list_models(connection_settings(provider)))
+    remote = [
+        name
+        for name in normalize_models(list_models(connection_settings(provider)))
+        if len(name) <= MODEL_NAME_MAX and "\x00" not in name  # a hostile list must not break chat
+    ]
     before = list(provider.models or [])
     after = remote if replace else normalize_models([*before, *remote])
     result = FetchResult(

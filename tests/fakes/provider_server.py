@@ -40,6 +40,10 @@ class Script:
     cut_after: int | None = None
     usage: bool = True
     models: list[str] = field(default_factory=lambda: list(DEFAULT_MODELS))
+    hang: str | None = None  # "before_headers" | "after_headers": then never answer
+    raw_body: str | None = None  # a 200 with this body instead of the API's answer
+    content_type: str = "text/html; charset=utf-8"  # of raw_body
+    trailer: str | None = None  # raw SSE text sent after the text chunks, instead of the end
 
     def pieces(self) -> list[str]:
         """The reply split into the chunks to stream."""
@@ -129,6 +133,52 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
+    def _hang(self) -> None:
+        """Say nothing more until the client hangs up (recorded) or the fake stops."""
+        fake = self.server.fake
+        self.close_connection = True
+        self.connection.settimeout(0.05)
+        while not fake._stopping.is_set():
+            try:
+                if not self.connection.recv(1024):
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        else:
+            return
+        with fake._lock:
+            fake.disconnects += 1
+
+    def _hostile(self, script: Script, streamed: bool) -> bool:
+        """Play ``hang`` / ``raw_body`` when scripted; True when the request was answered."""
+        if script.hang == "before_headers":
+            self._hang()
+            return True
+        if script.hang == "after_headers":
+            if streamed:
+                self._start_chunked()
+            else:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "100")
+                self.end_headers()
+                self.wfile.flush()
+            self._hang()
+            return True
+        if script.raw_body is not None:
+            data = script.raw_body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", script.content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data)
+            self.close_connection = True
+            return True
+        return False
+
     def _cut(self) -> None:
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -176,6 +226,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.split("?")[0].rstrip("/") != "/v1/models":
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
+        if self._hostile(script, streamed=False):
+            return
         if script.status != 200:
             self._error(script, anthropic_style)
             return
@@ -202,6 +254,10 @@ class _Handler(BaseHTTPRequestHandler):
         script = self.server.fake._script
         path = self.path.split("?")[0].rstrip("/")
         try:
+            if path in ("/v1/chat/completions", "/v1/messages") and self._hostile(
+                script, streamed=bool(isinstance(body, dict) and body.get("stream"))
+            ):
+                return
             if path == "/v1/chat/completions":
                 self._openai(script, body if isinstance(body, dict) else {})
             elif path == "/v1/messages":
@@ -254,6 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
             cut_at[len(events)] = sent
             events.append(chunk({"content": piece}))
         cut_at[len(events)] = len(pieces)
+        if script.trailer is not None:
+            self._stream(script, [*events, script.trailer], cut_at)
+            return
         events.append(chunk({}, "stop"))
         wants_usage = (body.get("stream_options") or {}).get("include_usage")
         if script.usage and wants_usage:
@@ -346,7 +405,9 @@ class FakeProviderServer:
         self._gate = threading.Event()
         self._gate.set()
         self._held = threading.Event()  # a stream reached the closed gate
+        self._stopping = threading.Event()
         self.requests: list[dict[str, Any]] = []
+        self.disconnects = 0  # clients that hung up on a hanging request (``hang``)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -376,6 +437,7 @@ class FakeProviderServer:
     def stop(self) -> None:
         """Stop serving (held streams are released so their threads can end)."""
         self._gate.set()
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -397,6 +459,11 @@ class FakeProviderServer:
         chunks), ``first_delay`` (after the headers, before the first event), ``status`` and
         ``error_body`` (an error response instead), ``cut_after`` (drop the connection after
         N text chunks), ``usage`` (report token usage), ``models`` (for GET /v1/models).
+        Hostile ones: ``hang`` ("before_headers": accept the request and never answer;
+        "after_headers": send the headers, never the body; hang-ups are counted in
+        ``disconnects``), ``raw_body`` with ``content_type`` (a 200 that is not the API: an
+        HTML page, malformed JSON, an event stream of non-JSON lines), ``trailer`` (raw SSE
+        text sent after the reply's text instead of its proper end).
         """
         if "models" in changes and changes["models"] is not None:
             changes["models"] = list(changes["models"])
@@ -411,6 +478,7 @@ class FakeProviderServer:
         with self._lock:
             self._script = Script()
             self.requests.clear()
+            self.disconnects = 0
         self._gate.set()
         self._held.clear()
 

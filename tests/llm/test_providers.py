@@ -33,46 +33,44 @@ def test_presets_are_complete_and_ordered():
 
 
 @pytest.mark.parametrize(
-    ("name", "kind", "base_url", "expected"),
+    ("kind", "base_url", "expected"),
     [
-        ("OpenAI", "openai", None, ("OPENAI_API_KEY",)),
-        ("My Groq", "openai", None, ("GROQ_API_KEY",)),
-        ("Fast", "openai", "https://api.groq.com/openai/v1", ("GROQ_API_KEY",)),
-        ("Router", "openai", "https://openrouter.ai/api/v1", ("OPENROUTER_API_KEY",)),
-        ("Work", "openai", "https://api.openai.com/v1", ("OPENAI_API_KEY",)),
+        ("openai", None, ("OPENAI_API_KEY",)),
+        ("openai", "https://api.groq.com/openai/v1", ("GROQ_API_KEY",)),
+        ("openai", "https://openrouter.ai/api/v1", ("OPENROUTER_API_KEY",)),
+        ("openai", "https://api.openai.com/v1", ("OPENAI_API_KEY",)),
         (
-            "G",
             "openai",
             "https://generativelanguage.googleapis.com/v1beta/openai/",
             ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
         ),
-        ("Claude", "anthropic", "https://api.anthropic.com", ("ANTHROPIC_API_KEY",)),
-        ("Claude", "anthropic", None, ("ANTHROPIC_API_KEY",)),
-        ("Gem", "gemini", None, ("GEMINI_API_KEY", "GOOGLE_API_KEY")),
+        ("anthropic", "https://api.anthropic.com", ("ANTHROPIC_API_KEY",)),
+        ("anthropic", None, ("ANTHROPIC_API_KEY",)),
+        ("gemini", None, ("GEMINI_API_KEY", "GOOGLE_API_KEY")),
         # A custom endpoint must not receive the OpenAI key just because it speaks the protocol.
-        ("Together", "openai", "https://api.together.xyz/v1", ()),
-        ("Box", "openai", "http://localhost:11434/v1", ()),
+        ("openai", "https://api.together.xyz/v1", ()),
+        ("openai", "http://localhost:11434/v1", ()),
     ],
 )
-def test_env_key_names(name, kind, base_url, expected):
-    assert env_key_names(name, kind, base_url) == expected
+def test_env_key_names(kind, base_url, expected):
+    assert env_key_names(kind, base_url) == expected
 
 
 def test_resolve_api_key_precedence():
     env = {"GEMINI_API_KEY": "", "GOOGLE_API_KEY": "from-google"}
-    assert resolve_api_key("Gemini", "gemini", None, "stored", env) == "stored"
-    assert resolve_api_key("Gemini", "gemini", None, "  ", env) == "from-google"
+    assert resolve_api_key("gemini", None, "stored", env) == "stored"
+    assert resolve_api_key("gemini", None, "  ", env) == "from-google"
     env["GEMINI_API_KEY"] = "from-gemini"
-    assert resolve_api_key("Gemini", "gemini", None, None, env) == "from-gemini"
-    assert resolve_api_key("OpenAI", "openai", None, None, env) is None
+    assert resolve_api_key("gemini", None, None, env) == "from-gemini"
+    assert resolve_api_key("openai", None, None, env) is None
     local = "http://127.0.0.1:11434/v1"
-    assert resolve_api_key("Ollama", "openai", local, None, {}) == "not-needed"
-    assert resolve_api_key("Ollama", "openai", local, "real", {}) == "real"
+    assert resolve_api_key("openai", local, None, {}) == "not-needed"
+    assert resolve_api_key("openai", local, "real", {}) == "real"
 
 
 def test_resolve_api_key_reads_process_environment(monkeypatch):
     monkeypatch.setenv("GROQ_API_KEY", "gsk-env")
-    assert resolve_api_key("Groq", "openai", PRESETS["groq"]["base_url"], None) == "gsk-env"
+    assert resolve_api_key("openai", PRESETS["groq"]["base_url"], None) == "gsk-env"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from calango.llm import AuthError, RateLimitError, ServerError
+from calango.llm import AuthError, NotAnApiError, RateLimitError, ServerError
 from calango.llm.sse import AnthropicDecoder, OpenAIDecoder, ServerSentEvent, iter_sse
 
 
@@ -70,10 +70,10 @@ def test_openai_error_chunk_raises_typed_error(payload, error):
     assert info.value.detail in ("slow down", "bad key", "boom", "plain")
 
 
-def test_malformed_event_is_a_server_error():
-    with pytest.raises(ServerError, match="malformed"):
+def test_malformed_event_says_it_is_not_the_api():
+    with pytest.raises(NotAnApiError, match="malformed"):
         OpenAIDecoder().feed(ServerSentEvent("message", "{not json"))
-    with pytest.raises(ServerError, match="malformed"):
+    with pytest.raises(NotAnApiError, match="malformed"):
         AnthropicDecoder().feed(ServerSentEvent("content_block_delta", "{"))
 
 

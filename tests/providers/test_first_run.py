@@ -173,7 +173,8 @@ def test_setup_hosted_provider_keeps_key_in_environment(app, client, csrf, monke
     assert provider.base_url == fake.openai_base_url
     assert provider.api_key_encrypted is None  # resolved from the environment when used
     assert provider.models == ["llama-3.1-8b-instant", "mixtral"]
-    assert fake.requests[-1]["headers"]["authorization"] == "Bearer gsk-env-123"
+    # The fake is not Groq's official address: $GROQ_API_KEY is never sent to it.
+    assert fake.requests[-1]["headers"]["authorization"] == "Bearer not-needed"
     assert flashes(client) == ["Set up “Groq” with 2 models."]
     with app.app_context():
         assert first_run_offers() == []

@@ -12,7 +12,7 @@ from calango.models import Persona, Provider
 from calango.services.config_io import ConfigImportError, import_config
 
 # A copy of the original Calango's config.yaml (every reference in it is an *_API_KEY).
-LEGACY = Path(__file__).parents[1] / "toca" / "data" / "legacy_config.yaml"
+LEGACY = Path(__file__).parents[1] / "import_export" / "data" / "legacy_config.yaml"
 ENV = {"HOME": "/home/someone", "GROQ_API_KEY": "gsk-env", "MY_BASE": "https://evil.example"}
 
 
