@@ -152,14 +152,11 @@ def composer_choice(chat: ChatSession | None, options: ComposerOptions) -> Compo
 
 def provider_link() -> tuple[str, str]:
     """Where providers are set up: (url, label)."""
-    endpoint = "providers.index"
-    if endpoint not in current_app.view_functions:
-        return url_for("settings.index"), _("Settings")
-    return url_for(endpoint), _("Settings → Providers")
+    return url_for("providers.index"), _("Settings → Providers")
 
 
 def _resolve_provider(name: str, model: str) -> tuple[Provider, ProviderSettings]:
-    provider = db.session.scalars(select(Provider).where(Provider.name == name)).first()
+    provider = db.session.scalars(Provider.select_by_name(name)).first()
     if provider is None:
         raise ChatInputError(
             _("The provider “%(name)s” no longer exists. Pick another one.", name=name),

@@ -153,3 +153,16 @@ def test_pt_br_pages_render_in_portuguese(client):
 def test_english_pages_stay_english(client):
     page = client.get("/personas/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert ">Settings</a>" in page
+
+
+@pytest.mark.parametrize(
+    ("locale", "milliseconds", "shown"),
+    [("en", 1250, "1.25"), ("pt_BR", 1250, "1,25"), ("pt_BR", 61000, "61"), ("en", None, "—")],
+)
+def test_durations_are_formatted_in_the_language(app, locale, milliseconds, shown):
+    from flask_babel import force_locale
+
+    from calango.i18n import format_seconds
+
+    with app.test_request_context(), force_locale(locale):
+        assert format_seconds(milliseconds) == shown

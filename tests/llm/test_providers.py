@@ -10,6 +10,7 @@ from calango.llm import (
     ProviderSettings,
     env_key_names,
     is_local,
+    key_source,
     resolve_api_key,
 )
 
@@ -66,6 +67,33 @@ def test_resolve_api_key_precedence():
     local = "http://127.0.0.1:11434/v1"
     assert resolve_api_key("openai", local, None, {}) == "not-needed"
     assert resolve_api_key("openai", local, "real", {}) == "real"
+
+
+@pytest.mark.parametrize(
+    ("name", "base_url", "stored", "environ", "expected"),
+    [
+        ("Groq", None, True, {"GROQ_API_KEY": "g"}, ("stored", None)),
+        ("Groq", None, False, {"GROQ_API_KEY": "g"}, ("environment", "GROQ_API_KEY")),
+        ("Groq", None, False, {"GROQ_API_KEY": "  "}, ("none", None)),
+        ("OpenAI box", "http://localhost:8080/v1", False, {}, ("local", None)),
+        (
+            "OpenAI box",
+            "http://localhost:8080/v1",
+            False,
+            {"OPENAI_API_KEY": "o"},
+            ("environment", "OPENAI_API_KEY"),
+        ),
+        ("Mine", "https://llm.example.com/v1", False, {"OPENAI_API_KEY": "o"}, ("none", None)),
+    ],
+)
+def test_key_source_is_the_one_decision(name, base_url, stored, environ, expected):
+    assert key_source(name, "openai", base_url, stored, environ) == expected
+    # resolve_api_key sends what key_source says it would.
+    key = resolve_api_key(name, "openai", base_url, "k" if stored else None, environ)
+    source, var = expected
+    assert key == {"stored": "k", "local": "not-needed", "none": None}.get(
+        source, environ.get(var or "", "").strip()
+    )
 
 
 def test_resolve_api_key_reads_process_environment(monkeypatch):

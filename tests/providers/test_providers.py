@@ -110,6 +110,18 @@ def test_env_var_shown_as_key_source(app, client, monkeypatch):
     assert "sk-from-env-abcdef" not in page
 
 
+def test_list_and_form_say_the_same_key_source(app, client):
+    # A local server whose name suggests a hosted service (so it has a key variable, unset):
+    # the list and the edit form once disagreed ("none needed" vs "use $OPENAI_API_KEY").
+    # Both now follow calango.llm.key_source, as resolve_api_key does: local, no key needed.
+    pid = _add(app, name="OpenAI on my box", key=None, base_url="http://localhost:8080/v1")
+    listing = client.get("/settings/providers").get_data(as_text=True)
+    form = client.get(f"/settings/providers/{pid}/edit").get_data(as_text=True)
+    assert "none needed (local server)" in listing
+    assert "Local servers usually need no key" in form
+    assert "OPENAI_API_KEY" not in listing and "OPENAI_API_KEY" not in form
+
+
 # --- create and validation --------------------------------------------------------------
 
 

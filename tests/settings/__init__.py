@@ -1,1 +1,1 @@
-"""Tests for "A Toca": personas, appearance, language, themes."""
+"""Tests for the settings blueprint: appearance, language, themes."""
