@@ -70,26 +70,28 @@ def test_resolve_api_key_precedence():
 
 
 @pytest.mark.parametrize(
-    ("name", "base_url", "stored", "environ", "expected"),
+    ("kind", "base_url", "stored", "environ", "expected"),
     [
-        ("Groq", None, True, {"GROQ_API_KEY": "g"}, ("stored", None)),
-        ("Groq", None, False, {"GROQ_API_KEY": "g"}, ("environment", "GROQ_API_KEY")),
-        ("Groq", None, False, {"GROQ_API_KEY": "  "}, ("none", None)),
-        ("OpenAI box", "http://localhost:8080/v1", False, {}, ("local", None)),
+        ("openai", "https://api.groq.com/openai/v1", True, {"GROQ_API_KEY": "g"}, ("stored", None)),
         (
-            "OpenAI box",
-            "http://localhost:8080/v1",
+            "openai",
+            "https://api.groq.com/openai/v1",
             False,
-            {"OPENAI_API_KEY": "o"},
-            ("environment", "OPENAI_API_KEY"),
+            {"GROQ_API_KEY": "g"},
+            ("environment", "GROQ_API_KEY"),
         ),
-        ("Mine", "https://llm.example.com/v1", False, {"OPENAI_API_KEY": "o"}, ("none", None)),
+        ("openai", "https://api.groq.com/openai/v1", False, {"GROQ_API_KEY": "  "}, ("none", None)),
+        ("openai", "http://localhost:8080/v1", False, {}, ("local", None)),
+        # A local server never earns a hosted vendor's key, whatever it is called.
+        ("openai", "http://localhost:8080/v1", False, {"OPENAI_API_KEY": "o"}, ("local", None)),
+        ("openai", "https://llm.example.com/v1", False, {"OPENAI_API_KEY": "o"}, ("none", None)),
+        ("openai", None, False, {"OPENAI_API_KEY": "o"}, ("environment", "OPENAI_API_KEY")),
     ],
 )
-def test_key_source_is_the_one_decision(name, base_url, stored, environ, expected):
-    assert key_source(name, "openai", base_url, stored, environ) == expected
+def test_key_source_is_the_one_decision(kind, base_url, stored, environ, expected):
+    assert key_source(kind, base_url, stored, environ) == expected
     # resolve_api_key sends what key_source says it would.
-    key = resolve_api_key(name, "openai", base_url, "k" if stored else None, environ)
+    key = resolve_api_key(kind, base_url, "k" if stored else None, environ)
     source, var = expected
     assert key == {"stored": "k", "local": "not-needed", "none": None}.get(
         source, environ.get(var or "", "").strip()
