@@ -29,6 +29,7 @@ from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.services import chat as chat_service
 from calango.services.generation import request_stop
+from calango.services.imports.legacy import legacy_offer
 from calango.services.providers import first_run_offers
 from calango.services.streams import Delta, Done, Keepalive, follow_answer
 
@@ -84,6 +85,7 @@ def render_chat(
         offers=[] if options.any_configured else first_run_offers(),
         providers_url=chat_service.provider_link()[0],
         streaming=any(m.status == MessageStatus.STREAMING for m in messages),
+        legacy_offer=legacy_offer() if session is None else None,
     )
     return page, status
 

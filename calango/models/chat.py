@@ -51,6 +51,9 @@ class ChatSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    # Where an imported chat came from ("tinydb:session:<id>", "chatgpt:<id>", ...): a second
+    # import of the same file recognises it. NULL for chats made here.
+    import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     messages: Mapped[list[ChatMessage]] = relationship(
         back_populates="session",
@@ -99,6 +102,8 @@ class ChatMessage(db.Model):
     # Set by Stop (possibly in another worker); the producer polls it.
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    # Where an imported message came from (see ChatSession.import_key).
+    import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     session: Mapped[ChatSession] = relationship(back_populates="messages")
 

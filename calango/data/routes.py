@@ -1,0 +1,76 @@
+"""The data page: import the original Calango's file (upload, or the one in CALANGO_HOME)."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, render_template
+from flask_babel import gettext as _
+
+from calango.data import bp
+from calango.data.forms import ConfirmForm, LegacyUploadForm
+from calango.services.imports import ImportFileError, ImportSummary, legacy
+
+MAX_FILE_NAME = 120
+
+
+def render_page(
+    legacy_form: LegacyUploadForm | None = None,
+    summary: ImportSummary | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The data page, with the summary or the error of the import just made."""
+    home_file = legacy.default_path() if _desktop() else None
+    return render_template(
+        "data/index.html",
+        legacy_form=legacy_form or LegacyUploadForm(formdata=None),
+        home_form=ConfirmForm(formdata=None),
+        home_file=home_file if home_file and home_file.is_file() else None,
+        summary=summary,
+        error=error,
+    ), status
+
+
+def _desktop() -> bool:
+    return current_app.config.get("MODE") == "DESKTOP"
+
+
+@bp.get("/")
+def index() -> tuple[str, int]:
+    return render_page()
+
+
+def _run_legacy(raw: bytes, source: str, form: LegacyUploadForm | None) -> tuple[str, int]:
+    try:
+        summary = legacy.import_legacy(raw)
+    except ImportFileError as exc:
+        message = _("%(source)s: %(error)s Nothing was imported.", source=source, error=exc)
+        return render_page(form, error=message, status=400)
+    return render_page(summary=summary)
+
+
+@bp.post("/import-tinydb")
+def import_tinydb() -> tuple[str, int]:
+    form = LegacyUploadForm()
+    if not form.validate_on_submit():
+        return render_page(form, status=400)
+    upload = form.file.data
+    name = (upload.filename or "calango.json")[:MAX_FILE_NAME]
+    return _run_legacy(upload.read(), name, form)
+
+
+@bp.post("/import-tinydb/home")
+def import_tinydb_home() -> tuple[str, int]:
+    """The one-click import of calango.json in CALANGO_HOME (chat page, first run)."""
+    if not _desktop():
+        abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_page(status=400)
+    path = legacy.default_path()
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return render_page(
+            error=_("%(path)s cannot be read. Nothing was imported.", path=str(path)), status=400
+        )
+    return _run_legacy(raw, str(path), None)

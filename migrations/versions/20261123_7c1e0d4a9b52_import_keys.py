@@ -1,0 +1,34 @@
+"""Import keys on chats and messages: a second import of the same file recognises them.
+
+Revision ID: 7c1e0d4a9b52
+Revises: 304a8fa88e2d
+Create Date: 2026-11-23 15:10:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "7c1e0d4a9b52"
+down_revision = "304a8fa88e2d"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("chat_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("import_key", sa.String(length=255), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_chat_sessions_import_key"), ["import_key"])
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("import_key", sa.String(length=255), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_chat_messages_import_key"), ["import_key"])
+
+
+def downgrade():
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_chat_messages_import_key"), type_="unique")
+        batch_op.drop_column("import_key")
+    with op.batch_alter_table("chat_sessions", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_chat_sessions_import_key"), type_="unique")
+        batch_op.drop_column("import_key")
