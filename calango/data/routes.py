@@ -30,6 +30,12 @@ def render_page(
     ), status
 
 
+@bp.context_processor
+def _subnav_context() -> dict[str, object]:
+    # The settings sub-navigation shows the links whose endpoints exist.
+    return {"current_app": current_app}
+
+
 def _desktop() -> bool:
     return current_app.config.get("MODE") == "DESKTOP"
 
