@@ -18,6 +18,16 @@ class LegacyUploadForm(FlaskForm):
     submit = SubmitField(_l("Import the history"))
 
 
+class ExportUploadForm(FlaskForm):
+    """A file made by "Export everything" (or a chat's JSON download)."""
+
+    file = FileField(
+        _l("A Calango export (JSON)"),
+        validators=[FileRequired(_l("Choose the export file to import."))],
+    )
+    submit = SubmitField(_l("Import the export"))
+
+
 class ConfirmForm(FlaskForm):
     """A button that only needs its CSRF token (the one-click import)."""
 

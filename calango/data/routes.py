@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template
+from flask import Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
 from calango.data import bp
-from calango.data.forms import ConfirmForm, LegacyUploadForm
+from calango.data.chat_export import download
+from calango.data.forms import ConfirmForm, ExportUploadForm, LegacyUploadForm
+from calango.models.types import utcnow
+from calango.services.exports.export import export_all
 from calango.services.imports import ImportFileError, ImportSummary, legacy
+from calango.services.imports.calango_export import import_calango_export
 
 MAX_FILE_NAME = 120
 
 
 def render_page(
     legacy_form: LegacyUploadForm | None = None,
+    export_form: ExportUploadForm | None = None,
     summary: ImportSummary | None = None,
     error: str | None = None,
     status: int = 200,
@@ -23,11 +28,18 @@ def render_page(
     return render_template(
         "data/index.html",
         legacy_form=legacy_form or LegacyUploadForm(formdata=None),
+        export_form=export_form or ExportUploadForm(formdata=None),
         home_form=ConfirmForm(formdata=None),
         home_file=home_file if home_file and home_file.is_file() else None,
         summary=summary,
         error=error,
     ), status
+
+
+@bp.before_request
+def _larger_uploads() -> None:
+    # Imports may be far larger than a chat message; werkzeug spools them to disk.
+    request.max_content_length = current_app.config.get("MAX_IMPORT_BYTES")
 
 
 @bp.context_processor
@@ -50,7 +62,7 @@ def _run_legacy(raw: bytes, source: str, form: LegacyUploadForm | None) -> tuple
         summary = legacy.import_legacy(raw)
     except ImportFileError as exc:
         message = _("%(source)s: %(error)s Nothing was imported.", source=source, error=exc)
-        return render_page(form, error=message, status=400)
+        return render_page(legacy_form=form, error=message, status=400)
     return render_page(summary=summary)
 
 
@@ -58,7 +70,7 @@ def _run_legacy(raw: bytes, source: str, form: LegacyUploadForm | None) -> tuple
 def import_tinydb() -> tuple[str, int]:
     form = LegacyUploadForm()
     if not form.validate_on_submit():
-        return render_page(form, status=400)
+        return render_page(legacy_form=form, status=400)
     upload = form.file.data
     name = (upload.filename or "calango.json")[:MAX_FILE_NAME]
     return _run_legacy(upload.read(), name, form)
@@ -80,3 +92,25 @@ def import_tinydb_home() -> tuple[str, int]:
             error=_("%(path)s cannot be read. Nothing was imported.", path=str(path)), status=400
         )
     return _run_legacy(raw, str(path), None)
+
+
+@bp.get("/export.json")
+def export_everything() -> Response:
+    """Everything as one JSON file, streamed."""
+    filename = f"calango-export-{utcnow():%Y%m%d-%H%M%S}.json"
+    return download(export_all(), "application/json", filename)
+
+
+@bp.post("/import-all")
+def import_all() -> tuple[str, int]:
+    form = ExportUploadForm()
+    if not form.validate_on_submit():
+        return render_page(export_form=form, status=400)
+    upload = form.file.data
+    name = (upload.filename or "export.json")[:MAX_FILE_NAME]
+    try:
+        summary = import_calango_export(upload.stream)
+    except ImportFileError as exc:
+        message = _("%(source)s: %(error)s Nothing was imported.", source=name, error=exc)
+        return render_page(export_form=form, error=message, status=400)
+    return render_page(summary=summary)
