@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, current_app, render_template, request
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
 from calango.data import bp
@@ -36,10 +37,16 @@ def render_page(
     ), status
 
 
-@bp.before_request
 def _larger_uploads() -> None:
     # Imports may be far larger than a chat message; werkzeug spools them to disk.
-    request.max_content_length = current_app.config.get("MAX_IMPORT_BYTES")
+    if request.blueprint == bp.name:
+        request.max_content_length = current_app.config.get("MAX_IMPORT_BYTES")
+
+
+@bp.record_once
+def _install_upload_limit(state: BlueprintSetupState) -> None:
+    # Before every other hook: the CSRF check reads the form, and the limit must apply then.
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _larger_uploads)
 
 
 @bp.context_processor

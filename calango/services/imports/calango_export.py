@@ -112,7 +112,7 @@ class _Writer:
         if db.session.scalar(select(Provider.id).where(Provider.name == name)) is not None:
             self.summary.present["providers"] += 1
             return
-        db.session.execute(insert(Provider), [values])
+        db.session.execute(insert(Provider.__table__), [values])
         self.summary.imported["providers"] += 1
 
     def persona(self, record: dict[str, Any]) -> None:
@@ -161,7 +161,7 @@ class _Writer:
             self.summary.present["chats"] += 1
             self.chat_id = None
             return
-        db.session.execute(insert(ChatSession), [values])
+        db.session.execute(insert(ChatSession.__table__), [values])
         self.summary.imported["chats"] += 1
         self.chat_id = chat_id
 
@@ -191,7 +191,7 @@ class _Writer:
         ]
         self.summary.present["messages"] += len(self.batch) - len(rows)
         if rows:
-            db.session.execute(insert(ChatMessage), rows)
+            db.session.execute(insert(ChatMessage.__table__), rows)
         self.summary.imported["messages"] += len(rows)
         self.batch = []
 
