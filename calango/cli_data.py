@@ -50,6 +50,11 @@ def register_data_commands(group: click.Group) -> None:
     group.add_command(import_tinydb_command)
     group.add_command(export_all_command)
     group.add_command(import_all_command)
+    from calango.cli_backup import backup_command, restore_command, transfer_command
+
+    group.add_command(backup_command)
+    group.add_command(restore_command)
+    group.add_command(transfer_command)
 
 
 @click.command("import-tinydb")

@@ -73,3 +73,57 @@ def tinydb(**tables: list[Any] | dict[str, Any]) -> bytes:
         for name, docs in tables.items()
     }
     return json.dumps(data).encode()
+
+
+@pytest.fixture
+def desktop_app(tmp_path: Path, sample_bytes: bytes) -> Any:
+    """A second app on its own migrated SQLite file, holding the legacy sample and a few rows
+    with every field set: the source of backups and transfers."""
+    from flask_migrate import upgrade
+
+    from calango import create_app
+    from calango.services.imports.legacy import import_legacy
+    from config import TestConfig
+
+    home = tmp_path / "desktop"
+    home.mkdir()
+    application = create_app(TestConfig(f"sqlite:///{home / 'calango.db'}", home=str(home)))
+    with application.app_context():
+        upgrade()
+        import_legacy(sample_bytes)
+        chat = db.session.scalars(select(ChatSession)).first()
+        assert chat is not None
+        chat.messages[-1].ttft_ms = 120
+        chat.messages[-1].total_ms = 900
+        chat.messages[-1].meta = {"finish": "stop"}
+        db.session.commit()
+        db.session.remove()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def full_snapshot() -> dict[str, Any]:
+    """Every row of every table with its id; provider keys decrypted (ciphertexts differ when
+    re-encrypted)."""
+    from calango.models import Setting
+
+    db.session.expire_all()
+
+    def row(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        return {
+            c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs if c.key not in skip
+        }
+
+    return {
+        "chats": [row(c) for c in db.session.scalars(select(ChatSession).order_by(ChatSession.id))],
+        "messages": [
+            row(m) for m in db.session.scalars(select(ChatMessage).order_by(ChatMessage.id))
+        ],
+        "providers": [
+            {**row(p, ("api_key_encrypted",)), "key": p.get_api_key()}
+            for p in db.session.scalars(select(Provider).order_by(Provider.id))
+        ],
+        "personas": [row(p) for p in db.session.scalars(select(Persona).order_by(Persona.id))],
+        "settings": {s.key: s.value for s in db.session.scalars(select(Setting))},
+    }
