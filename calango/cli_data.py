@@ -50,6 +50,7 @@ def register_data_commands(group: click.Group) -> None:
     group.add_command(import_tinydb_command)
     group.add_command(export_all_command)
     group.add_command(import_all_command)
+    group.add_command(import_chatgpt_command)
     from calango.cli_backup import backup_command, restore_command, transfer_command
 
     group.add_command(backup_command)
@@ -155,4 +156,35 @@ def import_all_command(file: Path) -> None:
             close()
             _fail(f"{file}: {exc.message} Nothing was imported.")
         close()
+        echo_summary(summary)
+
+
+@click.command("import-chatgpt")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def import_chatgpt_command(file: Path) -> None:
+    """Import ChatGPT's data export: conversations.json or the .zip it comes in. Each
+    conversation's current branch becomes a chat; importing it again adds nothing."""
+    from flask_babel import force_locale
+
+    from calango.services.imports.chatgpt import import_chatgpt
+    from calango.services.imports.chatgpt_parse import open_export
+
+    with force_locale(_locale()):
+        try:
+            stream, size = open_export(file)
+            stream.close()
+        except OSError as exc:
+            _fail(f"cannot read {file}: {exc.strerror or exc}")
+        except ImportFileError as exc:
+            _fail(f"{file}: {exc.message} Nothing was imported.")
+        from tqdm import tqdm
+
+        bar = tqdm(total=size, unit="B", unit_scale=True, desc="import", file=sys.stderr)
+        try:
+            summary = import_chatgpt(file, bar.update)
+        except ImportFileError as exc:
+            bar.close()
+            _fail(f"{file}: {exc.message} Nothing was imported.")
+        bar.close()
         echo_summary(summary)

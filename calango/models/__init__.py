@@ -1,6 +1,7 @@
 """Calango's models, one module per aggregate."""
 
 from calango.models.chat import ChatMessage, ChatSession, MessageStatus
+from calango.models.import_job import ImportJob, JobStatus
 from calango.models.persona import DEFAULT_PERSONA_NAME, Persona
 from calango.models.provider import PROVIDER_KINDS, Provider
 from calango.models.setting import Setting
@@ -10,6 +11,8 @@ __all__ = [
     "PROVIDER_KINDS",
     "ChatMessage",
     "ChatSession",
+    "ImportJob",
+    "JobStatus",
     "MessageStatus",
     "Persona",
     "Provider",
