@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("data", __name__, url_prefix="/settings/data")
 
-from calango.data import routes  # noqa: E402, F401
+from calango.data import jobs, routes  # noqa: E402, F401

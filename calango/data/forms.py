@@ -28,6 +28,16 @@ class ExportUploadForm(FlaskForm):
     submit = SubmitField(_l("Import the export"))
 
 
+class ChatGPTUploadForm(FlaskForm):
+    """ChatGPT's data export: the .zip it is mailed as, or conversations.json from it."""
+
+    file = FileField(
+        _l("ChatGPT's export (.zip or conversations.json)"),
+        validators=[FileRequired(_l("Choose the ChatGPT export to import."))],
+    )
+    submit = SubmitField(_l("Import from ChatGPT"))
+
+
 class ConfirmForm(FlaskForm):
     """A button that only needs its CSRF token (the one-click import)."""
 

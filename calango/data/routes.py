@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from calango.data import bp
 from calango.data.chat_export import download
-from calango.data.forms import ConfirmForm, ExportUploadForm, LegacyUploadForm
+from calango.data.forms import ChatGPTUploadForm, ConfirmForm, ExportUploadForm, LegacyUploadForm
 from calango.models.types import utcnow
 from calango.services.exports.export import export_all
 from calango.services.imports import ImportFileError, ImportSummary, legacy
@@ -20,6 +20,7 @@ MAX_FILE_NAME = 120
 def render_page(
     legacy_form: LegacyUploadForm | None = None,
     export_form: ExportUploadForm | None = None,
+    chatgpt_form: ChatGPTUploadForm | None = None,
     summary: ImportSummary | None = None,
     error: str | None = None,
     status: int = 200,
@@ -30,6 +31,7 @@ def render_page(
         "data/index.html",
         legacy_form=legacy_form or LegacyUploadForm(formdata=None),
         export_form=export_form or ExportUploadForm(formdata=None),
+        chatgpt_form=chatgpt_form or ChatGPTUploadForm(formdata=None),
         home_form=ConfirmForm(formdata=None),
         home_file=home_file if home_file and home_file.is_file() else None,
         summary=summary,

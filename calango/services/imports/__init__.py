@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -38,6 +39,24 @@ class ImportSummary:
     present: Counter[str] = field(default_factory=Counter)
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, for a background job's row."""
+        return {
+            "imported": dict(self.imported),
+            "present": dict(self.present),
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportSummary:
+        return cls(
+            imported=Counter(data.get("imported") or {}),
+            present=Counter(data.get("present") or {}),
+            skipped=list(data.get("skipped") or []),
+            warnings=list(data.get("warnings") or []),
+        )
 
     @property
     def nothing_new(self) -> bool:
