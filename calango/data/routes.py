@@ -13,6 +13,7 @@ from calango.models.types import utcnow
 from calango.services.exports.export import export_all
 from calango.services.imports import ImportFileError, ImportSummary, legacy
 from calango.services.imports.calango_export import import_calango_export
+from calango.services.imports.legacy_parse import MAX_BYTES
 
 MAX_FILE_NAME = 120
 
@@ -82,7 +83,8 @@ def import_tinydb() -> tuple[str, int]:
         return render_page(legacy_form=form, status=400)
     upload = form.file.data
     name = (upload.filename or "calango.json")[:MAX_FILE_NAME]
-    return _run_legacy(upload.read(), name, form)
+    # One byte more than the limit is enough to refuse a file too big to be one.
+    return _run_legacy(upload.stream.read(MAX_BYTES + 1), name, form)
 
 
 @bp.post("/import-tinydb/home")

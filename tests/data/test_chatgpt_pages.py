@@ -137,3 +137,18 @@ def test_browser_upload_follows_the_progress(app, live_server, page, tmp_path):
     page.wait_for_selector("text=Import finished", timeout=30_000)
     assert "Imported: 300 chats, 600 messages." in page.content()
     wait_for_jobs()
+
+
+def test_a_2_gb_upload_is_refused_before_it_is_read(app, live_server):
+    import http.client
+
+    # Only the headers and a few bytes are sent: the answer must come from Content-Length.
+    connection = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=10)
+    connection.putrequest("POST", "/settings/data/import-chatgpt")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+    connection.putheader("Content-Length", str(2 * 1024**3))
+    connection.endheaders(b"--x\r\n")
+    response = connection.getresponse()
+    assert response.status == 413
+    assert "larger than this server accepts" in response.read().decode()
+    connection.close()

@@ -232,3 +232,11 @@ def test_a_failure_while_saving_writes_nothing(app_ctx, sample_bytes, monkeypatc
 )
 def test_theme_names_are_mapped(name, theme):
     assert theme_for(name) == theme
+
+
+def test_a_file_too_big_to_be_a_calango_json(app_ctx, monkeypatch):
+    from calango.services.imports import legacy_parse
+
+    monkeypatch.setattr(legacy_parse, "MAX_BYTES", 100)
+    with pytest.raises(ImportFileError, match="larger than 0 MB"):
+        import_legacy(tinydb(history=[history("a"), history("b")]))

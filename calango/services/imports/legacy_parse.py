@@ -27,6 +27,8 @@ from flask_babel import gettext as _
 from calango.services.imports import ImportFileError, ImportSummary
 
 TABLES = ("config", "settings", "personas", "sessions", "history")
+# TinyDB itself loads the whole file in memory; a bigger one is not a calango.json.
+MAX_BYTES = 256 * 1024 * 1024
 MAX_COST = Decimal("999999")
 
 
@@ -50,6 +52,14 @@ class LegacyExchange:
 def read_tinydb(raw: bytes) -> dict[str, Any]:
     """The file's tables; raises :class:`ImportFileError` when it is not a TinyDB file of the
     original Calango (not UTF-8, not JSON, truncated, another app's JSON)."""
+    if len(raw) > MAX_BYTES:
+        raise ImportFileError(
+            _(
+                "The file is larger than %(size)d MB: it is not the original Calango's "
+                "calango.json.",
+                size=MAX_BYTES // 1024 // 1024,
+            )
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
