@@ -187,3 +187,11 @@ def test_stream_reads_in_pieces(app_ctx, tmp_path):
     seen: list[int] = []
     import_chatgpt(path, seen.append)
     assert sum(seen) == path.stat().st_size and len(seen) > 1
+
+
+def test_a_conversation_without_text_is_skipped_with_its_reason(app_ctx, tmp_path):
+    only_system = linear("c9", "Only a system prompt", [])
+    path = _file(tmp_path, [only_system, linear("c10", "Real", ["q", "a"])])
+    summary = import_chatgpt(path)
+    assert summary.imported["chats"] == 1
+    assert "Only a system prompt: no text message to import." in summary.skipped

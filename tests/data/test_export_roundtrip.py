@@ -227,3 +227,24 @@ def _diff(a: Any, b: Any, path: str = "") -> list[str]:
             for d in _diff(x, y, f"{path}[{i}]")
         ]
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+def test_unknown_or_malformed_settings_are_skipped(app_ctx):
+    raw = json.dumps(
+        {
+            "format": "calango-export",
+            "version": 1,
+            "settings": {
+                "theme": "neon",
+                "language": "xx",
+                "last_chat_choice": {"provider": ["not", "text"]},
+                "secret_flag": True,
+                "theme_ok": None,
+            },
+            "chats": [],
+        }
+    ).encode()
+    summary = import_calango_export(io.BytesIO(raw))
+    assert len(summary.skipped) == 5
+    assert "Setting secret_flag: not one Calango uses." in summary.skipped
+    assert db.session.get(Setting, "secret_flag") is None

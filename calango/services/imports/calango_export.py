@@ -79,6 +79,12 @@ class _Writer:
             if key not in SETTING_KEYS or (key == preferences.THEME_KEY and value not in THEMES):
                 self.summary.skipped.append(_("Setting %(key)s: not one Calango uses.", key=key))
                 continue
+            if key == preferences.LAST_CHOICE_KEY and not (
+                isinstance(value, dict)
+                and all(isinstance(v, str) and len(v) <= 200 for v in value.values())
+            ):
+                self.summary.skipped.append(_("Setting %(key)s: not one Calango uses.", key=key))
+                continue
             if key == preferences.LANGUAGE_KEY and value not in (
                 None,
                 *current_app.config["LANGUAGES"],

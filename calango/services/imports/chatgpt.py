@@ -94,6 +94,11 @@ def import_chatgpt(path: Path, progress: Callable[[int], None] | None = None) ->
                 summary.skipped.append(conv)
                 continue
             recognised += 1
+            if not conv.turns:
+                summary.skipped.append(
+                    _("%(title)s: no text message to import.", title=conv.title or conv.key)
+                )
+                continue
             if conv.warning:
                 summary.warnings.append(f"{conv.title or conv.key}: {conv.warning}")
             _write(conv, summary)

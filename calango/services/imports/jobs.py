@@ -63,9 +63,15 @@ def start_chatgpt_job(upload: IO[bytes], filename: str) -> ImportJob:
     Raises :class:`ImportFileError` when the file is clearly not one (nothing is kept then).
     """
     job = ImportJob(id=uuid.uuid4(), kind="chatgpt", filename=filename[:255])
-    path = _folder() / f"{job.id}.upload"
-    with path.open("wb") as handle:
-        shutil.copyfileobj(upload, handle, 1024 * 1024)
+    try:
+        path = _folder() / f"{job.id}.upload"
+        with path.open("wb") as handle:
+            shutil.copyfileobj(upload, handle, 1024 * 1024)
+    except OSError as exc:
+        current_app.logger.error("cannot save an upload: %s", exc)
+        raise ImportFileError(
+            _("The upload could not be saved on the server (is CALANGO_HOME writable?).")
+        ) from None
     try:
         stream, size = open_export(path)
         stream.close()
