@@ -6,26 +6,19 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO
 
 import click
 from flask.cli import with_appcontext
 
+from calango.cli import _fail
 from calango.services.imports import ImportFileError, ImportSummary
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    raise SystemExit(1)
-
-
 def _locale() -> str:
-    # Commands have no request to take a language from: use the saved one.
-    from flask import current_app
+    from calango.cli import _cli_locale
 
-    from calango.services.preferences import saved_language
-
-    return saved_language() or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return _cli_locale()
 
 
 def echo_summary(summary: ImportSummary) -> None:

@@ -21,7 +21,6 @@ from calango.models import (
     ChatMessage,
     ChatSession,
     MessageStatus,
-    Persona,
     Provider,
     Setting,
 )
@@ -31,6 +30,7 @@ from calango.services.imports import ImportFileError, ImportSummary
 from calango.services.imports import fields as f
 from calango.services.imports.export_reader import read_export
 from calango.services.imports.json_stream import CountingReader, Progress
+from calango.services.imports.personas import import_persona
 from calango.services.personas import PROMPT_MAX
 from calango.services.providers import is_http_url
 from calango.themes import THEMES
@@ -124,28 +124,13 @@ class _Writer:
     def persona(self, record: dict[str, Any]) -> None:
         name = str(f.text(record, "name", 80, required=True))
         prompt = f.text(record, "prompt", PROMPT_MAX, required=True)
-        existing = db.session.scalars(Persona.select_by_name(name).limit(1)).first()
-        if existing is None:
-            db.session.add(
-                Persona(
-                    name=name,
-                    prompt=prompt,
-                    created_at=f.moment(record, "created_at"),
-                    updated_at=f.moment(record, "updated_at"),
-                )
-            )
-            db.session.flush()
-            self.summary.imported["personas"] += 1
-        elif existing.prompt == prompt:
-            self.summary.present["personas"] += 1
-        else:
-            self.summary.skipped.append(
-                _(
-                    "Persona %(name)s: one with this name exists with another prompt; yours was "
-                    "kept.",
-                    name=name,
-                )
-            )
+        import_persona(
+            name,
+            str(prompt),
+            self.summary,
+            f.moment(record, "created_at"),
+            f.moment(record, "updated_at"),
+        )
 
     def chat(self, record: dict[str, Any]) -> None:
         chat_id = f.identifier(record, "id")

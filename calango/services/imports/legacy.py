@@ -21,7 +21,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession, MessageStatus, Persona
+from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.models.types import utcnow
 from calango.services import preferences
 from calango.services.chat import title_from
@@ -35,6 +35,7 @@ from calango.services.imports.legacy_parse import (
     text_or_none,
 )
 from calango.services.imports.legacy_providers import import_providers
+from calango.services.imports.personas import import_persona
 from calango.services.personas import PROMPT_MAX
 from calango.themes import THEMES
 
@@ -101,20 +102,7 @@ def _import_personas(data: dict[str, Any], summary: ImportSummary) -> None:
         if len(name) > 80 or len(prompt) > PROMPT_MAX:
             summary.skipped.append(_("%(record)s: its name or prompt is too long.", record=label))
             continue
-        persona = db.session.scalars(Persona.select_by_name(name).limit(1)).first()
-        if persona is None:
-            db.session.add(Persona(name=name, prompt=prompt))
-            summary.imported["personas"] += 1
-        elif persona.prompt.strip() == prompt.strip():
-            summary.present["personas"] += 1
-        else:
-            summary.skipped.append(
-                _(
-                    "Persona %(name)s: one with this name exists with another prompt; yours was "
-                    "kept.",
-                    name=name,
-                )
-            )
+        import_persona(name, prompt, summary)
 
 
 def _sessions(data: dict[str, Any], summary: ImportSummary) -> dict[str, dict[str, Any]]:
