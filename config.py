@@ -184,6 +184,8 @@ class BaseConfig:
         self.MAX_MESSAGE_CHARS = _int_env("CALANGO_MAX_MESSAGE_CHARS", 100_000)
         # A form carrying a maximal message (plus selects and token) must still parse.
         self.MAX_CONTENT_LENGTH = _int_env("CALANGO_MAX_UPLOAD_BYTES", 16 * 1024 * 1024)
+        # Import files (history, exports) may be much larger; they are spooled to disk.
+        self.MAX_IMPORT_BYTES = _int_env("CALANGO_MAX_IMPORT_BYTES", 1024 * 1024 * 1024)
         self.PROVIDER_CONNECT_TIMEOUT = _float_env("CALANGO_CONNECT_TIMEOUT", 10.0)
         self.PROVIDER_READ_TIMEOUT = _float_env("CALANGO_READ_TIMEOUT", 120.0)
         # Where first-run set-up looks for a local Ollama server.

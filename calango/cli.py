@@ -68,6 +68,9 @@ def translate_compile() -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to ``app``."""
+    from calango.cli_data import register_data_commands
+
+    register_data_commands(calango_group)
     app.cli.add_command(calango_group)
     app.cli.add_command(translate_group)
 

@@ -31,6 +31,7 @@ from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.services import chat as chat_service
 from calango.services.first_run import first_run_offers
 from calango.services.generation import request_stop
+from calango.services.imports.legacy import legacy_offer
 from calango.services.streams import Delta, Done, Keepalive, follow_answer
 
 SIDEBAR_PAGE_SIZE = 30
@@ -86,6 +87,7 @@ def render_chat(
         offers=[] if options.any_configured else first_run_offers(),
         providers_url=chat_service.provider_link()[0],
         streaming=any(m.status == MessageStatus.STREAMING for m in messages),
+        legacy_offer=legacy_offer() if chat is None else None,
     )
     return page, status
 

@@ -1,6 +1,7 @@
 """Calango's models, one module per aggregate."""
 
 from calango.models.chat import ChatMessage, ChatSession, MessageStatus
+from calango.models.import_job import ImportJob, JobStatus
 from calango.models.persona import DEFAULT_PERSONA_NAME, Persona
 from calango.models.provider import Provider
 from calango.models.setting import Setting
@@ -9,6 +10,8 @@ __all__ = [
     "DEFAULT_PERSONA_NAME",
     "ChatMessage",
     "ChatSession",
+    "ImportJob",
+    "JobStatus",
     "MessageStatus",
     "Persona",
     "Provider",

@@ -37,6 +37,12 @@ class MessageStatus:
     ERROR = "error"
     STOPPED = "stopped"
     INTERRUPTED = "interrupted"
+    # Every status, for importers that must refuse anything else.
+    ALL = (COMPLETE, STREAMING, ERROR, STOPPED, INTERRUPTED)
+
+
+# The roles a message may have (imports check them).
+ROLES = ("user", "assistant", "system")
 
 
 class ChatSession(db.Model):
@@ -49,6 +55,9 @@ class ChatSession(db.Model):
     persona: Mapped[str | None] = mapped_column(String(NAME_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Where an imported chat came from ("tinydb:session:<id>", "chatgpt:<id>", ...): a second
+    # import of the same file recognises it. NULL for chats made here.
+    import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     messages: Mapped[list[ChatMessage]] = relationship(
         back_populates="chat",
@@ -96,6 +105,8 @@ class ChatMessage(db.Model):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by Stop (possibly in another worker); the producer polls it.
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where an imported message came from (see ChatSession.import_key).
+    import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     chat: Mapped[ChatSession] = relationship(back_populates="messages")
 

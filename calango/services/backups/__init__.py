@@ -1,0 +1,1 @@
+"""Backups, restores and the desktop-to-server transfer: whole tables copied as they are."""

@@ -1,0 +1,124 @@
+"""Rows as JSON-ready dicts, the same for a one-chat export and the full export.
+
+Reading goes through Core rows (no ORM objects), so a long export holds only one batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from calango.extensions import db
+from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting
+
+FORMAT = "calango-export"
+VERSION = 1
+BATCH = 500
+
+CHAT_FIELDS = ("id", "title", "persona", "created_at", "updated_at", "import_key")
+MESSAGE_FIELDS = (
+    "id",
+    "role",
+    "content",
+    "status",
+    "timestamp",
+    "provider",
+    "model",
+    "persona",
+    "token_usage",
+    "cost",
+    "ttft_ms",
+    "total_ms",
+    "error",
+    "import_key",
+)
+PROVIDER_FIELDS = (
+    "name",
+    "kind",
+    "base_url",
+    "models",
+    "price_overrides",
+    "enabled",
+    "created_at",
+    "updated_at",
+)
+PERSONA_FIELDS = ("name", "prompt", "created_at", "updated_at")
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _record(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    mapping = row._mapping
+    return {name: _value(mapping[name]) for name in fields}
+
+
+def _columns(model: Any, fields: tuple[str, ...]) -> list[Any]:
+    table = model.__table__
+    return [table.c[name] for name in fields]
+
+
+def chat_record(chat_id: uuid.UUID) -> dict[str, Any] | None:
+    """One chat's fields (without messages), or ``None`` when it does not exist."""
+    row = db.session.execute(
+        select(*_columns(ChatSession, CHAT_FIELDS)).where(ChatSession.id == chat_id)
+    ).first()
+    return _record(row, CHAT_FIELDS) if row else None
+
+
+def message_records(chat_id: uuid.UUID) -> Iterator[dict[str, Any]]:
+    """A chat's messages in order, streamed in batches."""
+    query = (
+        select(*_columns(ChatMessage, MESSAGE_FIELDS))
+        .where(ChatMessage.session_id == chat_id)
+        .order_by(ChatMessage.timestamp, ChatMessage.id)
+        .execution_options(yield_per=BATCH)
+    )
+    for row in db.session.execute(query):
+        yield _record(row, MESSAGE_FIELDS)
+
+
+def chat_ids() -> Iterator[uuid.UUID]:
+    """Every chat's id, oldest first, fetched in keyset batches."""
+    last: tuple[Any, Any] | None = None
+    table = ChatSession.__table__
+    while True:
+        query = select(table.c.id, table.c.created_at).order_by(table.c.created_at, table.c.id)
+        if last is not None:
+            query = query.where(
+                (table.c.created_at > last[0])
+                | ((table.c.created_at == last[0]) & (table.c.id > last[1]))
+            )
+        rows = db.session.execute(query.limit(BATCH)).all()
+        if not rows:
+            return
+        for row in rows:
+            yield row.id
+        last = (rows[-1].created_at, rows[-1].id)
+
+
+def provider_records() -> list[dict[str, Any]]:
+    """Providers without their keys."""
+    rows = db.session.execute(select(*_columns(Provider, PROVIDER_FIELDS)).order_by(Provider.name))
+    return [_record(row, PROVIDER_FIELDS) for row in rows]
+
+
+def persona_records() -> list[dict[str, Any]]:
+    rows = db.session.execute(select(*_columns(Persona, PERSONA_FIELDS)).order_by(Persona.name))
+    return [_record(row, PERSONA_FIELDS) for row in rows]
+
+
+def setting_records() -> dict[str, Any]:
+    return {row.key: row.value for row in db.session.execute(select(Setting.key, Setting.value))}

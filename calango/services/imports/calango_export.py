@@ -1,0 +1,224 @@
+"""Importing Calango's own export (``export-all``, or one chat's JSON) into this database.
+
+Everything is checked as it is read and written in one transaction: a bad record stops the
+import with its place in the file (``chats[3].messages[5]: role must be ...``) and nothing is
+kept. What is already here is left alone: a chat with the same id (or import key), a provider
+or persona with the same name. Importing the same file twice adds nothing the second time.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from calango.extensions import db
+from calango.llm import PROVIDER_KINDS
+from calango.models import (
+    ChatMessage,
+    ChatSession,
+    MessageStatus,
+    Provider,
+    Setting,
+)
+from calango.models.chat import ROLES
+from calango.models.names import normalize_name
+from calango.models.persona import PROMPT_MAX
+from calango.services import preferences
+from calango.services.imports import ImportFileError, ImportSummary
+from calango.services.imports import fields as f
+from calango.services.imports.export_reader import read_export
+from calango.services.imports.json_stream import CountingReader, Progress
+from calango.services.imports.personas import import_persona
+from calango.services.providers import is_http_url
+from calango.themes import THEMES
+
+BATCH = 1000
+SETTING_KEYS = (preferences.THEME_KEY, preferences.LANGUAGE_KEY, preferences.LAST_CHOICE_KEY)
+
+
+def _message_row(chat_id: Any, record: dict[str, Any]) -> dict[str, Any]:
+    status = f.choice(record, "status", MessageStatus.ALL)
+    usage = f.mapping(record, "token_usage", nullable=True)
+    if not f.finite_floats_only([usage]):
+        raise f.FieldError(_("numbers must be finite."))
+    return {
+        "session_id": chat_id,
+        "role": f.choice(record, "role", ROLES),
+        "content": f.text(record, "content", 10_000_000) or "",
+        # An answer exported while it was being written will never finish here.
+        "status": MessageStatus.INTERRUPTED if status == MessageStatus.STREAMING else status,
+        "timestamp": f.moment(record, "timestamp"),
+        "provider": f.text(record, "provider", 80),
+        "model": f.text(record, "model", 200),
+        "persona": f.text(record, "persona", 80),
+        "token_usage": usage,
+        "cost": f.cost(record, "cost"),
+        "ttft_ms": f.integer(record, "ttft_ms"),
+        "total_ms": f.integer(record, "total_ms"),
+        "error": f.text(record, "error", 100_000),
+        "stop_requested": False,
+        "import_key": f.text(record, "import_key", 255),
+    }
+
+
+class _Writer:
+    def __init__(self, summary: ImportSummary) -> None:
+        self.summary = summary
+        self.chat_id: Any = None  # the chat being written; None while skipping one
+        self.batch: list[dict[str, Any]] = []
+
+    def settings(self, record: Any) -> None:
+        if not isinstance(record, dict):
+            raise f.FieldError(_("settings must be an object."))
+        for key, value in record.items():
+            if key not in SETTING_KEYS or (key == preferences.THEME_KEY and value not in THEMES):
+                self.summary.skipped.append(_("Setting %(key)s: not one Calango uses.", key=key))
+                continue
+            if key == preferences.LAST_CHOICE_KEY and not (
+                isinstance(value, dict)
+                and all(isinstance(v, str) and len(v) <= 200 for v in value.values())
+            ):
+                self.summary.skipped.append(_("Setting %(key)s: not one Calango uses.", key=key))
+                continue
+            if key == preferences.LANGUAGE_KEY and value not in (
+                None,
+                *current_app.config["LANGUAGES"],
+            ):
+                self.summary.skipped.append(_("Setting %(key)s: not one Calango uses.", key=key))
+                continue
+            if Setting.get(key) == value:
+                self.summary.present["settings"] += 1
+            else:
+                preferences.put_setting(key, value)
+                self.summary.imported["settings"] += 1
+
+    def provider(self, record: dict[str, Any]) -> None:
+        name = f.text(record, "name", 80, required=True)
+        base_url = f.text(record, "base_url", 500)
+        if base_url is not None and not is_http_url(base_url):
+            raise f.FieldError(_("base_url must be an http(s) address."))
+        prices = f.mapping(record, "price_overrides")
+        values = {
+            "name": name,
+            "name_key": normalize_name(name),
+            "kind": f.choice(record, "kind", PROVIDER_KINDS),
+            "base_url": base_url,
+            "models": f.strings(record, "models", 200),
+            "price_overrides": prices,
+            "enabled": f.boolean(record, "enabled", True),
+            "created_at": f.moment(record, "created_at"),
+            "updated_at": f.moment(record, "updated_at"),
+        }
+        if not f.finite_floats_only(prices):
+            raise f.FieldError(_("numbers must be finite."))
+        if db.session.scalar(Provider.select_by_name(name).with_only_columns(Provider.id)):
+            self.summary.present["providers"] += 1
+            return
+        db.session.execute(insert(Provider.__table__), [values])
+        self.summary.imported["providers"] += 1
+
+    def persona(self, record: dict[str, Any]) -> None:
+        name = str(f.text(record, "name", 80, required=True))
+        prompt = f.text(record, "prompt", PROMPT_MAX, required=True)
+        import_persona(
+            name,
+            str(prompt),
+            self.summary,
+            f.moment(record, "created_at"),
+            f.moment(record, "updated_at"),
+        )
+
+    def chat(self, record: dict[str, Any]) -> None:
+        chat_id = f.identifier(record, "id")
+        import_key = f.text(record, "import_key", 255)
+        values = {
+            "id": chat_id,
+            "title": f.text(record, "title", 200) or "",
+            "persona": f.text(record, "persona", 80),
+            "created_at": f.moment(record, "created_at"),
+            "updated_at": f.moment(record, "updated_at"),
+            "import_key": import_key,
+        }
+        here = select(ChatSession.id).where(
+            (ChatSession.id == chat_id)
+            | (ChatSession.import_key == import_key if import_key else False)
+        )
+        if db.session.scalar(here.limit(1)) is not None:
+            self.summary.present["chats"] += 1
+            self.chat_id = None
+            return
+        db.session.execute(insert(ChatSession.__table__), [values])
+        self.summary.imported["chats"] += 1
+        self.chat_id = chat_id
+
+    def message(self, record: dict[str, Any]) -> None:
+        if self.chat_id is None:
+            self.summary.present["messages"] += 1
+            return
+        self.batch.append(_message_row(self.chat_id, record))
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        keys = [row["import_key"] for row in self.batch if row["import_key"]]
+        taken = (
+            set(
+                db.session.scalars(
+                    select(ChatMessage.import_key).where(ChatMessage.import_key.in_(keys))
+                )
+            )
+            if keys
+            else set()
+        )
+        rows = [
+            row for row in self.batch if row["import_key"] not in taken or not row["import_key"]
+        ]
+        self.summary.present["messages"] += len(self.batch) - len(rows)
+        if rows:
+            db.session.execute(insert(ChatMessage.__table__), rows)
+        self.summary.imported["messages"] += len(rows)
+        self.batch = []
+
+
+def import_calango_export(raw: IO[bytes], progress: Progress | None = None) -> ImportSummary:
+    """Import a Calango export from a binary file, in one transaction.
+
+    Raises :class:`ImportFileError` (with the record's place in the file when one is wrong);
+    nothing is written then. ``progress`` is called with the number of bytes read.
+    """
+    summary = ImportSummary()
+    writer = _Writer(summary)
+    stream = CountingReader(raw, progress)
+    path = ""
+    try:
+        for kind, path, value in read_export(stream):  # noqa: B007 (path is reported)
+            if kind == "chat_end":
+                writer.flush()
+                continue
+            if not isinstance(value, dict):
+                raise f.FieldError(_("not an object."))
+            getattr(writer, kind)(value)
+        writer.flush()
+        db.session.commit()
+    except f.FieldError as exc:
+        db.session.rollback()
+        raise ImportFileError(_("%(path)s: %(error)s", path=path, error=exc)) from None
+    except ImportFileError:
+        db.session.rollback()
+        if stream.read_bytes == 0:
+            raise ImportFileError(_("The file is empty.")) from None
+        raise
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("export import failed")
+        raise ImportFileError(_("The import could not be saved. Nothing was imported.")) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return summary

@@ -1,0 +1,248 @@
+"""Everything out and back in: every field comes back, nothing is duplicated."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+
+from calango.extensions import db
+from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting
+from calango.services.exports.export import chat_json, chat_markdown, export_all
+from calango.services.imports import ImportFileError
+from calango.services.imports.calango_export import import_calango_export
+from calango.services.imports.legacy import import_legacy
+from tests.data.conftest import counts
+
+T0 = datetime(2025, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def _varied_database(sample: bytes) -> None:
+    """The legacy sample plus rows using every field and status."""
+    import_legacy(sample)
+    chat = ChatSession(
+        id=uuid.uuid4(),
+        title="Tudo: ação, 🦎, <b>html</b>",
+        persona=None,
+        created_at=T0,
+        updated_at=T0 + timedelta(minutes=5),
+    )
+    chat.messages = [
+        ChatMessage(role="system", content="Be brief.", timestamp=T0),
+        ChatMessage(role="user", content="Olá\nmundo ```x```", timestamp=T0),
+        ChatMessage(
+            role="assistant",
+            content="partial",
+            status="stopped",
+            timestamp=T0 + timedelta(seconds=1),
+            provider="Groq",
+            model="llama-3.1-8b-instant",
+            persona="Pirata",
+            token_usage={"prompt": 10, "completion": 3, "total": 13, "estimated": True},
+            cost=Decimal("0.12345678"),
+            ttft_ms=210,
+            total_ms=1830,
+        ),
+        ChatMessage(
+            role="assistant",
+            content="",
+            status="error",
+            error="Rate limited (429).",
+            timestamp=T0 + timedelta(seconds=2),
+            provider="Groq",
+            model="m",
+        ),
+        ChatMessage(role="assistant", content="cut", status="interrupted", timestamp=T0),
+    ]
+    empty = ChatSession(title="", created_at=T0, updated_at=T0)
+    db.session.add_all([chat, empty])
+    provider = Provider(
+        name="Groq",
+        kind="openai",
+        base_url="https://api.groq.com/openai/v1",
+        models=["llama-3.1-8b-instant"],
+        price_overrides={"llama-3.1-8b-instant": {"input": 0.05, "output": 0.08}},
+        enabled=False,
+    )
+    provider.set_api_key("gsk-secret-never-exported-1234")
+    db.session.add(provider)
+    Setting.put("language", "pt_BR")
+    Setting.put("last_chat_choice", {"provider": "Groq", "model": "m", "persona": ""})
+    db.session.commit()
+
+
+def _snapshot() -> dict[str, Any]:
+    """Every stored field, except generated row ids and the (never exported) API keys."""
+    db.session.expire_all()
+
+    def row(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        return {
+            c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs if c.key not in skip
+        }
+
+    chats = {}
+    for chat in db.session.scalars(select(ChatSession)):
+        chats[chat.id] = {
+            **row(chat),
+            "messages": [
+                row(m, ("id",)) for m in db.session.scalars(ChatMessage.select_for_session(chat.id))
+            ],
+        }
+    return {
+        "chats": chats,
+        "providers": {
+            p.name: row(p, ("id", "api_key_encrypted", "api_key_hint"))
+            for p in db.session.scalars(select(Provider))
+        },
+        "personas": {p.name: row(p, ("id",)) for p in db.session.scalars(select(Persona))},
+        "settings": {s.key: s.value for s in db.session.scalars(select(Setting))},
+    }
+
+
+def _wipe() -> None:
+    for model in (ChatMessage, ChatSession, Provider, Persona, Setting):
+        db.session.execute(delete(model))
+    db.session.commit()
+
+
+def test_export_then_import_into_an_empty_database_brings_back_every_field(app_ctx, sample_bytes):
+    _varied_database(sample_bytes)
+    before = _snapshot()
+    exported = "".join(export_all()).encode()
+    assert b"gsk-secret" not in exported and b"api_key" not in exported
+
+    _wipe()
+    summary = import_calango_export(io.BytesIO(exported))
+    assert summary.imported["chats"] == 8
+    after = _snapshot()
+    assert _diff(after, before) == []
+
+    # Into a non-empty database (the same data): nothing is duplicated.
+    again = import_calango_export(io.BytesIO(exported))
+    assert again.nothing_new
+    assert _snapshot() == before
+
+
+def test_import_into_a_database_with_other_chats_keeps_both(app_ctx, sample_bytes):
+    import_legacy(sample_bytes)
+    exported = "".join(export_all()).encode()
+    _wipe()
+    mine = ChatSession(title="Mine", created_at=T0, updated_at=T0)
+    db.session.add(mine)
+    db.session.commit()
+    import_calango_export(io.BytesIO(exported))
+    assert counts()["chats"] == 7
+    # A legacy import afterwards recognises the chats that came through the export.
+    assert import_legacy(sample_bytes).nothing_new
+
+
+def test_one_chat_as_json_imports_back(app_ctx, sample_bytes):
+    _varied_database(sample_bytes)
+    chat = db.session.scalars(select(ChatSession).where(ChatSession.title.like("Tudo%"))).one()
+    before = _snapshot()["chats"][chat.id]
+    text = "".join(chat_json(chat.id))
+    document = json.loads(text)
+    assert [c["title"] for c in document["chats"]] == [chat.title]
+    db.session.delete(chat)
+    db.session.commit()
+    summary = import_calango_export(io.BytesIO(text.encode()))
+    assert summary.imported["chats"] == 1 and summary.imported["messages"] == 5
+    assert _snapshot()["chats"][chat.id] == before
+
+
+def test_one_chat_as_markdown(app_ctx, sample_bytes):
+    _varied_database(sample_bytes)
+    chat = db.session.scalars(select(ChatSession).where(ChatSession.title.like("Tudo%"))).one()
+    text = "".join(chat_markdown(chat.id))
+    assert text.startswith("# Tudo: ação, 🦎, <b>html</b>\n")
+    assert "## You · " in text and "Olá\nmundo ```x```" in text
+    assert "## llama-3.1-8b-instant (Groq) · " in text
+    assert "> Error: Rate limited (429)." in text
+    assert "(the answer was cut short)" in text
+
+
+def _exported_with(mutate) -> bytes:
+    document = json.loads("".join(export_all()))
+    mutate(document)
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: d["chats"][1]["messages"][0].update(role="wizard"), "chats[1].messages[0]: "),
+        (lambda d: d["chats"][2].update(id="not-a-uuid"), "chats[2]: id must be a UUID"),
+        (lambda d: d["chats"][0]["messages"][1].update(cost="-3"), "cost must be an amount"),
+        (lambda d: d["chats"][0]["messages"][1].update(timestamp=5), "must be a date and time"),
+        (lambda d: d["providers"][0].update(kind="skynet"), "providers[0]: kind must be one of"),
+        (lambda d: d["chats"][0].update(title="x" * 201), "title is longer than 200"),
+        (lambda d: d.update(version=99), "newer Calango"),
+    ],
+)
+def test_a_bad_record_stops_the_import_and_nothing_is_kept(app_ctx, sample_bytes, mutate, expected):
+    import_legacy(sample_bytes)
+    raw = _exported_with(mutate)
+    _wipe()
+    with pytest.raises(ImportFileError) as excinfo:
+        import_calango_export(io.BytesIO(raw))
+    assert expected in excinfo.value.message
+    assert counts() == {"chats": 0, "messages": 0, "providers": 0, "personas": 0}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"", "The file is empty."),
+        (b'{"format": "calango-export", "version": 1, "chats": [{"id": ', "truncated"),
+        (b'[{"title": "a ChatGPT conversation", "mapping": {}}]', "not a Calango export"),
+        (b'{"history": {}}', "not a Calango export"),
+        (b'{"format": "calango-export", "chats": [{"title": "\xe9t\xe9"}]}', "not UTF-8"),
+        (b'{"format": "calango-export"} trailing', "not valid JSON"),
+    ],
+)
+def test_files_that_are_not_exports_are_refused(app_ctx, raw, expected):
+    with pytest.raises(ImportFileError) as excinfo:
+        import_calango_export(io.BytesIO(raw))
+    assert expected in excinfo.value.message
+
+
+def _diff(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in set(a) | set(b):
+            out += _diff(a.get(k), b.get(k), f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _diff(x, y, f"{path}[{i}]")
+        ]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+def test_unknown_or_malformed_settings_are_skipped(app_ctx):
+    raw = json.dumps(
+        {
+            "format": "calango-export",
+            "version": 1,
+            "settings": {
+                "theme": "neon",
+                "language": "xx",
+                "last_chat_choice": {"provider": ["not", "text"]},
+                "secret_flag": True,
+                "theme_ok": None,
+            },
+            "chats": [],
+        }
+    ).encode()
+    summary = import_calango_export(io.BytesIO(raw))
+    assert len(summary.skipped) == 5
+    assert "Setting secret_flag: not one Calango uses." in summary.skipped
+    assert db.session.get(Setting, "secret_flag") is None
