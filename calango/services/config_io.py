@@ -221,11 +221,14 @@ def _import_provider(
     (result.updated if changed else result.unchanged).append(path)
 
 
-def _import_persona(name: str, prompt: str, result: ImportResult) -> None:
+def _import_persona(
+    name: str, prompt: str, existing: dict[str, Persona], result: ImportResult
+) -> None:
     path = f"personas.{name}"
-    persona = db.session.scalars(Persona.select_by_name(name).limit(1)).first()
+    persona = existing.get(name.casefold())
     if persona is None:
-        db.session.add(Persona(name=name, prompt=prompt))
+        persona = existing[name.casefold()] = Persona(name=name, prompt=prompt)
+        db.session.add(persona)
         result.created.append(path)
     elif _assign(persona, "prompt", prompt):
         result.updated.append(path)
@@ -267,8 +270,11 @@ def import_config(
     try:
         for spec in parsed.providers:
             _import_provider(spec, environ, result)
+        # One query, not one per entry (each would also flush the rows added before it). Names
+        # compare like the persona form's: casefold, which SQLite's lower() does not do.
+        existing = {p.name.casefold(): p for p in db.session.scalars(Persona.select_all())}
         for name, prompt in parsed.personas:
-            _import_persona(name, prompt, result)
+            _import_persona(name, prompt, existing, result)
         if parsed.theme is not None:
             _import_setting(
                 "theme", preferences.THEME_KEY, parsed.theme, preferences.saved_theme(), result
