@@ -155,6 +155,15 @@ def _resolve_key(
 ) -> str:
     if not spec.api_key:
         return ""
+    if environ is None and ENV_REFERENCE.search(spec.api_key):
+        result.warnings.append(
+            _(
+                "%(path)s: keys written as $VAR are read only by the command line on a server "
+                "(flask calango import-config), so no key was read from the file.",
+                path=f"providers.{spec.name}",
+            )
+        )
+        return ""
     foreign = _foreign_vendor_variables(spec.api_key, kind, base_url)
     if foreign:
         result.warnings.append(
@@ -163,15 +172,6 @@ def _resolve_key(
                 "own address, so no key was read from the file.",
                 path=f"providers.{spec.name}",
                 vars=", ".join(f"${v}" for v in foreign),
-            )
-        )
-        return ""
-    if environ is None and ENV_REFERENCE.search(spec.api_key):
-        result.warnings.append(
-            _(
-                "%(path)s: keys written as $VAR are read only by the command line on a server "
-                "(flask calango import-config), so no key was read from the file.",
-                path=f"providers.{spec.name}",
             )
         )
         return ""
