@@ -55,7 +55,9 @@ def _host_gate() -> Any:
     """Answer only the Host names the configuration allows (DNS rebinding: a hostile page on
     ``rebind.example`` that resolves to 127.0.0.1 must not read or drive the app)."""
     allowed = current_app.config.get("ALLOWED_HOSTS")
-    if allowed is None or request.endpoint == "healthz":
+    # The health check and static files show nothing private; serving them lets the refusal
+    # page below keep its stylesheet.
+    if allowed is None or request.endpoint in ("healthz", "static"):
         return None
     environ = request.environ
     host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")

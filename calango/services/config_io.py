@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dotenv import dotenv_values
 from flask import current_app
 from flask_babel import gettext as _
@@ -36,10 +35,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
-from calango.llm import ENV_KEYS, PRESETS, PROVIDER_KINDS, env_key_names
+from calango.llm import ENV_KEYS, PRESETS, PROVIDER_KINDS, official_family
 from calango.models import Persona, Provider
 from calango.services import preferences
 from calango.services.config_check import ENV_REFERENCE, env_reference_allowed, url_error
+from calango.services.config_export import ConfigExportError, export_config, key_placeholder
 from calango.services.config_parse import (
     ConfigImportError,
     ParsedConfig,
@@ -54,11 +54,14 @@ from calango.services.providers import (
 )
 from calango.themes import THEMES
 
-__all__ = ["ConfigExportError", "ConfigImportError", "ImportResult", "export_config"]
-
-
-class ConfigExportError(Exception):
-    """The configuration cannot be exported (a stored key cannot be decrypted)."""
+__all__ = [
+    "ConfigExportError",
+    "ConfigImportError",
+    "ImportResult",
+    "export_config",
+    "import_config",
+    "key_placeholder",
+]
 
 
 @dataclass
@@ -126,8 +129,25 @@ def _assign(obj: Any, attr: str, value: Any) -> bool:
     return True
 
 
+def _foreign_vendor_variables(value: str, kind: str, base_url: str | None) -> list[str]:
+    """The vendors' variables in ``value`` (``$OPENAI_API_KEY``…) that do not belong to the
+    service at this address: a file must not send one vendor's key to another host."""
+    family = official_family(kind, base_url)  # from the address alone, never the name
+    foreign = []
+    for match in ENV_REFERENCE.finditer(value):
+        name = match.group(1) or match.group(2)
+        owner = next((f for f, names in ENV_KEYS.items() if name in names), None)
+        if owner is not None and owner != family:
+            foreign.append(name)
+    return foreign
+
+
 def _resolve_key(
-    spec: ProviderSpec, environ: Mapping[str, str] | None, result: ImportResult
+    spec: ProviderSpec,
+    environ: Mapping[str, str] | None,
+    result: ImportResult,
+    kind: str,
+    base_url: str | None,
 ) -> str:
     if not spec.api_key:
         return ""
@@ -137,6 +157,17 @@ def _resolve_key(
                 "%(path)s: keys written as $VAR are read only by the command line on a server "
                 "(flask calango import-config), so no key was read from the file.",
                 path=f"providers.{spec.name}",
+            )
+        )
+        return ""
+    foreign = _foreign_vendor_variables(spec.api_key, kind, base_url)
+    if foreign:
+        result.warnings.append(
+            _(
+                "%(path)s: %(vars)s is another service's key and is only sent to that service's "
+                "own address, so no key was read from the file.",
+                path=f"providers.{spec.name}",
+                vars=", ".join(f"${v}" for v in foreign),
             )
         )
         return ""
@@ -158,7 +189,6 @@ def _import_provider(
     spec: ProviderSpec, environ: Mapping[str, str] | None, result: ImportResult
 ) -> None:
     path = f"providers.{spec.name}"
-    key = _resolve_key(spec, environ, result)
     base_url = normalize_base_url(spec.base_url) if spec.base_url is not None else None
     if base_url is not None and not is_http_url(base_url):
         # Checked once more as it will be stored and called (never expanded: see config_check).
@@ -176,6 +206,7 @@ def _import_provider(
             price_overrides=spec.prices or {},
             enabled=True if spec.enabled is None else spec.enabled,
         )
+        key = _resolve_key(spec, environ, result, provider.kind, provider.base_url)
         if key:
             provider.set_api_key(key)
         db.session.add(provider)
@@ -195,6 +226,7 @@ def _import_provider(
     if spec.enabled is not None:
         changed |= _assign(provider, "enabled", spec.enabled)
     moved = effective_address(provider.kind, provider.base_url) != old_address
+    key = _resolve_key(spec, environ, result, provider.kind, provider.base_url)
     if key:
         try:
             current = provider.get_api_key()
@@ -217,11 +249,14 @@ def _import_provider(
     (result.updated if changed else result.unchanged).append(path)
 
 
-def _import_persona(name: str, prompt: str, result: ImportResult) -> None:
+def _import_persona(
+    name: str, prompt: str, existing: dict[str, Persona], result: ImportResult
+) -> None:
     path = f"personas.{name}"
-    persona = db.session.scalars(Persona.select_by_name(name).limit(1)).first()
+    persona = existing.get(name.casefold())
     if persona is None:
-        db.session.add(Persona(name=name, prompt=prompt))
+        persona = existing[name.casefold()] = Persona(name=name, prompt=prompt)
+        db.session.add(persona)
         result.created.append(path)
     elif _assign(persona, "prompt", prompt):
         result.updated.append(path)
@@ -263,8 +298,11 @@ def import_config(
     try:
         for spec in parsed.providers:
             _import_provider(spec, environ, result)
+        # One query, not one per entry (each would also flush the rows added before it). Names
+        # compare like the persona form's: casefold, which SQLite's lower() does not do.
+        existing = {p.name.casefold(): p for p in db.session.scalars(Persona.select_all())}
         for name, prompt in parsed.personas:
-            _import_persona(name, prompt, result)
+            _import_persona(name, prompt, existing, result)
         if parsed.theme is not None:
             _import_setting(
                 "theme", preferences.THEME_KEY, parsed.theme, preferences.saved_theme(), result
@@ -291,84 +329,3 @@ def import_config(
 
 def _languages() -> tuple[str, ...]:
     return tuple(current_app.config.get("LANGUAGES", ("en",)))
-
-
-# --- export ---------------------------------------------------------------------------------
-
-
-class _Dumper(yaml.SafeDumper):
-    """Multi-line text (persona prompts) as readable ``|`` blocks."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
-def key_placeholder(provider: Provider) -> str:
-    """``${VAR}`` for the variable this provider reads its key from (``NAME_API_KEY`` if none).
-
-    A custom endpoint never gets a vendor's variable, even when named after the vendor: the
-    file must not send $OPENAI_API_KEY to a server that merely calls itself "OpenAI".
-    """
-    names = env_key_names(provider.kind, provider.base_url)
-    if names:
-        return "${" + names[0] + "}"
-    var = re.sub(r"[^A-Z0-9]", "_", provider.name.upper()) + "_API_KEY"
-    if any(var in vendor for vendor in ENV_KEYS.values()):
-        var = "CUSTOM_" + var
-    return "${" + var + "}"
-
-
-def _provider_entry(provider: Provider, with_secrets: bool) -> dict[str, Any]:
-    entry: dict[str, Any] = {"kind": provider.kind}
-    if provider.has_api_key:
-        if with_secrets:
-            try:
-                entry["api_key"] = provider.get_api_key()
-            except KeyDecryptionError as exc:
-                raise ConfigExportError(
-                    _("%(name)s: %(error)s", name=provider.name, error=str(exc))
-                ) from None
-        else:
-            entry["api_key"] = key_placeholder(provider)
-    elif env_key_names(provider.kind, provider.base_url):
-        entry["api_key"] = key_placeholder(provider)
-    if provider.base_url:
-        entry["base_url"] = provider.base_url
-    entry["models"] = list(provider.models or [])
-    if provider.price_overrides:
-        entry["prices"] = dict(provider.price_overrides)
-    if not provider.enabled:
-        entry["enabled"] = False
-    return entry
-
-
-def export_config(with_secrets: bool = False) -> str:
-    """The whole configuration as YAML; API keys as ``${VAR}`` unless ``with_secrets``.
-
-    Raises :class:`ConfigExportError` when a key is needed and cannot be decrypted.
-    """
-    providers = {
-        p.name: _provider_entry(p, with_secrets) for p in db.session.scalars(Provider.select_all())
-    }
-    personas = [
-        {"name": p.name, "prompt": p.prompt} for p in db.session.scalars(Persona.select_all())
-    ]
-    data = {
-        "providers": providers,
-        "personas": personas,
-        "settings": {
-            "theme": preferences.saved_theme(),
-            "language": preferences.saved_language(),
-        },
-    }
-    header = "# Calango configuration. Import it with `flask calango import-config FILE`.\n"
-    if with_secrets:
-        header += "# It contains API keys in clear text: keep it private.\n"
-    return header + yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
-    )

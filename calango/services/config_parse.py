@@ -29,7 +29,7 @@ SETTING_FIELDS = ("theme", "language")
 # More than this is not a configuration but an attack on the import (each entry is a write).
 MAX_PROVIDERS = 200
 MAX_PERSONAS = 1000
-MAX_MODELS = 2000
+MAX_MODELS = 1000
 
 
 @dataclass

@@ -18,7 +18,7 @@ from calango.services.config_errors import ConfigImportError, Path
 
 MAX_CONFIG_BYTES = 1024 * 1024  # 1 MiB: hundreds of providers and long personas fit
 MAX_DEPTH = 16  # the format needs 5 (providers → name → prices → model → input)
-MAX_NODES = 50_000  # values in the whole file (scalars, lists and mappings)
+MAX_NODES = 10_000  # values in the whole file (scalars, lists and mappings)
 
 # libyaml's parser is ~20 times faster than the pure-Python one; both give the same events.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

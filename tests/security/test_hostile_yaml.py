@@ -208,3 +208,27 @@ def test_cli_reads_no_more_than_the_limit_from_stdin(app, runner, calls):
     )
     assert result.exit_code == 1 and "too large" in result.stderr
     assert calls.parsers == 0
+
+
+def test_many_personas_cost_a_few_queries_not_one_each(app_ctx):
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        import_config(many_personas(300, prompt_chars=10), environ={})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) < 10, len(selects)
+
+
+def test_imported_persona_names_fold_case_like_the_form(app_ctx):
+    import_config("personas:\n  - {name: Ipê, prompt: one}\n", environ={})
+    result = import_config("personas:\n  - {name: IPÊ, prompt: two}\n", environ={})
+    assert result.created == [] and result.updated == ["personas.IPÊ"]
+    assert db.session.scalar(Persona.select_by_name("Ipê")).prompt == "two"

@@ -138,3 +138,13 @@ def test_server_needs_allowed_hosts(monkeypatch, tmp_path):
     assert config_from_env().ALLOWED_HOSTS == ("chat.example.com",)
     set_server_env(monkeypatch, tmp_path, CALANGO_ALLOWED_HOSTS="*")
     assert config_from_env().ALLOWED_HOSTS is None
+
+
+def test_refusal_page_keeps_its_stylesheet(app, client):
+    """Static files hold nothing private: served to any host, the 400 page is styled."""
+    page = client.get("/", headers={"Host": "rebind.example"}).get_data(as_text=True)
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', page)
+    assert stylesheet, page
+    response = client.get(stylesheet.group(1), headers={"Host": "rebind.example"})
+    assert response.status_code == 200
+    response.close()

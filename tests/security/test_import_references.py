@@ -123,3 +123,36 @@ def test_the_original_config_file_still_imports(app_ctx):
     result = import_config(LEGACY.read_text(encoding="utf-8"), environ={"GROQ_API_KEY": "g"})
     assert len(result.created) == 4
     assert _providers()["groq"].get_api_key() == "g"
+
+
+@pytest.mark.parametrize(
+    ("entry", "variable"),
+    [
+        ("{api_key: $OPENAI_API_KEY, base_url: 'https://evil.example/v1'}", "OPENAI_API_KEY"),
+        ("{api_key: '${GROQ_API_KEY}', base_url: 'https://api.openai.com/v1'}", "GROQ_API_KEY"),
+        ("{kind: anthropic, api_key: $OPENAI_API_KEY}", "OPENAI_API_KEY"),
+    ],
+)
+def test_a_vendor_key_is_not_read_for_another_address(app_ctx, entry, variable):
+    """An imported file must not send the user's OpenAI key to a host of its choosing."""
+    env = {"OPENAI_API_KEY": "sk-openai-own", "GROQ_API_KEY": "gsk-own"}
+    result = import_config(f"providers:\n  box: {entry}\n", environ=env)
+    assert _providers()["box"].api_key_encrypted is None
+    (warning,) = result.warnings
+    assert f"${variable}" in warning and "providers.box" in warning
+
+
+def test_a_vendor_key_is_read_for_its_own_address(app_ctx):
+    env = {"OPENAI_API_KEY": "sk-openai-own", "GROQ_API_KEY": "gsk-own"}
+    text = (
+        "providers:\n"
+        "  mine: {api_key: $OPENAI_API_KEY, base_url: 'https://api.openai.com/v1'}\n"
+        "  fast: {api_key: $GROQ_API_KEY, base_url: 'https://api.groq.com/openai/v1'}\n"
+        "  openai: {api_key: $OPENAI_API_KEY}\n"
+    )
+    result = import_config(text, environ=env)
+    providers = _providers()
+    assert providers["mine"].get_api_key() == "sk-openai-own"
+    assert providers["fast"].get_api_key() == "gsk-own"
+    assert providers["openai"].get_api_key() == "sk-openai-own"
+    assert result.warnings == []
