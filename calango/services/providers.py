@@ -23,7 +23,8 @@ from calango.llm import (
     list_models,
     resolve_api_key,
 )
-from calango.models import Provider
+from calango.models import CallKind, Provider
+from calango.services.call_log import recorded_call
 
 NAME_MAX = 80
 BASE_URL_MAX = 500
@@ -249,13 +250,15 @@ def connection_settings(provider: Provider) -> ProviderSettings:
 def test_connection(provider: Provider) -> list[str]:
     """Ask the provider for its models; returns them, or raises ``ProviderError`` /
     ``KeyDecryptionError``. Changes nothing."""
-    return list(list_models(connection_settings(provider)))
+    with recorded_call(CallKind.TEST_CONNECTION, provider.name):
+        return list(list_models(connection_settings(provider)))
 
 
 def fetch_models(provider: Provider, replace: bool = False) -> FetchResult:
     """Read the provider's models into its list: added at the end (``replace=False``) or
     replacing it. Raises like :func:`test_connection`; saves nothing on failure."""
-    remote = normalize_models(list_models(connection_settings(provider)))
+    with recorded_call(CallKind.FETCH_MODELS, provider.name):
+        remote = normalize_models(list_models(connection_settings(provider)))
     before = list(provider.models or [])
     after = remote if replace else normalize_models([*before, *remote])
     result = FetchResult(
