@@ -78,12 +78,14 @@ def create_app(config: Any = None) -> Flask:
 
     from calango import models  # noqa: F401  (registers the tables on db.metadata)
     from calango.chats import bp as chats_bp
+    from calango.dashboard import bp as dashboard_bp
     from calango.personas import bp as personas_bp
     from calango.settings import bp as settings_bp
 
     app.register_blueprint(chats_bp)
     app.register_blueprint(personas_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(dashboard_bp)
 
     from calango.web import init_web
 

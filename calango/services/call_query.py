@@ -129,14 +129,18 @@ def _other_calls(f: CallFilter) -> Select[Any]:
     return query
 
 
+def branches(f: CallFilter) -> list[Select[Any]]:
+    """One ``SELECT`` per table that can hold calls matching ``f`` (never empty)."""
+    result: list[Select[Any]] = []
+    if f.kind in (None, CallKind.CHAT):
+        result.append(_answers(f))
+    if f.kind != CallKind.CHAT and not f.persona:
+        result.append(_other_calls(f))
+    return result or [_answers(f).where(literal(False))]
+
+
 def calls(f: CallFilter, name: str = "calls") -> Subquery:
     """The recorded calls matching ``f``, as a subquery with the columns in ``COLUMNS``."""
-    branches: list[Select[Any]] = []
-    if f.kind in (None, CallKind.CHAT):
-        branches.append(_answers(f))
-    if f.kind != CallKind.CHAT and not f.persona:
-        branches.append(_other_calls(f))
-    if not branches:  # pragma: no cover - the form only offers known kinds
-        branches.append(_answers(f).where(literal(False)))
-    query = branches[0] if len(branches) == 1 else union_all(*branches)
+    parts = branches(f)
+    query = parts[0] if len(parts) == 1 else union_all(*parts)
     return query.subquery(name)

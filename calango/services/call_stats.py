@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
@@ -102,8 +102,8 @@ def percentile_select(
         select(
             *groups,
             value.label("v"),
-            func.row_number().over(partition_by=groups, order_by=value).label("rn"),
-            func.count().over(partition_by=groups).label("n"),
+            func.row_number().over(partition_by=groups or None, order_by=value).label("rn"),
+            func.count().over(partition_by=groups or None).label("n"),
         )
         .select_from(source)
         .where(value.is_not(None))
@@ -152,32 +152,29 @@ def totals(current: CallFilter, previous: CallFilter | None) -> tuple[Totals, To
     """Totals of the current period and, when given, of the previous one (one scan)."""
     span = current if previous is None else current.with_range(previous.start, current.end)
     sub = calls(span)
-    if previous is None:
-        period: ColumnElement[Any] = literal("current")
-    else:
-        period = case((sub.c.ts >= current.start, "current"), else_="previous")
-    period = period.label("period")
+    groups: list[ColumnElement[Any]] = []
+    if previous is not None:
+        groups = [case((sub.c.ts >= current.start, "current"), else_="previous").label("period")]
     is_error = case((sub.c.status == MessageStatus.ERROR, 1), else_=0)
-    rows = db.session.execute(
-        select(
-            period,
-            func.coalesce(func.sum(sub.c.cost), 0),
-            func.coalesce(func.sum(sub.c.prompt_tokens), 0),
-            func.coalesce(func.sum(sub.c.completion_tokens), 0),
-            func.count(),
-            func.coalesce(func.sum(is_error), 0),
-        ).group_by(period)
-    ).all()
-    found = {
-        row[0]: Totals(_money(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]))
-        for row in rows
-    }
-    ttft = percentile_select(sub, [period], sub.c.ttft_ms, (0.5,))
-    for row in db.session.execute(ttft):
-        found.setdefault(row.period, Totals()).ttft_median = row.p0
-    return found.get("current", Totals()), (
-        None if previous is None else found.get("previous", Totals())
-    )
+    query = select(
+        *groups,
+        func.coalesce(func.sum(sub.c.cost), 0),
+        func.coalesce(func.sum(sub.c.prompt_tokens), 0),
+        func.coalesce(func.sum(sub.c.completion_tokens), 0),
+        func.count(),
+        func.coalesce(func.sum(is_error), 0),
+    ).group_by(*groups)
+    found: dict[str, Totals] = {}
+    for row in db.session.execute(query):
+        values = tuple(row)[len(groups) :]
+        if not values[3]:
+            continue  # no group by and no rows: one row of zeros
+        key = row.period if groups else "current"
+        found[key] = Totals(_money(values[0]), *(int(v) for v in values[1:]))
+    for row in db.session.execute(percentile_select(sub, groups, sub.c.ttft_ms, (0.5,))):
+        found.setdefault(row.period if groups else "current", Totals()).ttft_median = row.p0
+    current_totals = found.get("current", Totals())
+    return current_totals, None if previous is None else found.get("previous", Totals())
 
 
 def facts(f: CallFilter, period: Period) -> list[Fact]:
