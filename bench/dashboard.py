@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,17 +47,28 @@ ERRORS = ["auth", "rate_limit", "server", "timeout", "connection", "bad_request"
 GOALS_MS = {"30d": 150.0, "all": 400.0}
 
 
+BATCH = 50_000
+
+
+def sessions_for(n: int, seed: int = 15) -> list[str]:
+    """The chat ids the calls belong to (one chat per 200 calls)."""
+    rng = random.Random(seed)
+    return [uuid.UUID(int=rng.getrandbits(128)).hex for _ in range(max(1, n // 200))]
+
+
 def generate(
-    n: int, seed: int = 15
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[str]]:
-    """``n`` recorded calls over the two years before now: (answers, other calls, sessions)."""
+    n: int, sessions: list[str], seed: int = 15
+) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+    """``n`` recorded calls over the two years before now, in batches of (answers, others)."""
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(tzinfo=None)
     span = 730 * 86400
-    sessions = [uuid.UUID(int=rng.getrandbits(128)).hex for _ in range(max(1, n // 200))]
     answers: list[tuple[Any, ...]] = []
     others: list[tuple[Any, ...]] = []
     for i in range(n):
+        if len(answers) + len(others) >= BATCH:
+            yield answers, others
+            answers, others = [], []
         ts = now - timedelta(seconds=rng.random() * span)
         provider, model, price_in, price_out = rng.choice(MODELS)
         if i % 50 == 0:
@@ -94,7 +106,7 @@ def generate(
              "x" if status == "error" else None, rng.choice(ERRORS) if status == "error" else None,
              False, "{}")
         )  # fmt: skip
-    return answers, others, sessions
+    yield answers, others
 
 
 ANSWER_COLUMNS = (
@@ -107,7 +119,7 @@ OTHER_COLUMNS = "kind, provider, model, status, error_class, duration_ms, timest
 
 def load(url: str, n: int) -> float:
     """Insert ``n`` calls into the migrated database at ``url``; returns the seconds taken."""
-    answers, others, sessions = generate(n)
+    sessions = sessions_for(n)
     started = time.monotonic()
     engine = create_engine(url)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -120,14 +132,15 @@ def load(url: str, n: int) -> float:
                 "VALUES (?, 'bench', ?, ?, '{}')",
                 [(s, now, now) for s in sessions],
             )
-            cursor.executemany(
-                f"INSERT INTO chat_messages ({ANSWER_COLUMNS}) VALUES ({', '.join('?' * 18)})",
-                answers,
-            )
-            cursor.executemany(
-                f"INSERT INTO provider_calls ({OTHER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                others,
-            )
+            for answers, others in generate(n, sessions):
+                cursor.executemany(
+                    f"INSERT INTO chat_messages ({ANSWER_COLUMNS}) VALUES ({', '.join('?' * 18)})",
+                    answers,
+                )
+                cursor.executemany(
+                    f"INSERT INTO provider_calls ({OTHER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    others,
+                )
         else:
             from psycopg2.extras import execute_values
 
@@ -137,14 +150,15 @@ def load(url: str, n: int) -> float:
                 [(s, "bench", now, now, "{}") for s in sessions],
                 page_size=5000,
             )
-            execute_values(
-                cursor, f"INSERT INTO chat_messages ({ANSWER_COLUMNS}) VALUES %s", answers,
-                page_size=5000,
-            )  # fmt: skip
-            execute_values(
-                cursor, f"INSERT INTO provider_calls ({OTHER_COLUMNS}) VALUES %s", others,
-                page_size=5000,
-            )  # fmt: skip
+            for answers, others in generate(n, sessions):
+                execute_values(
+                    cursor, f"INSERT INTO chat_messages ({ANSWER_COLUMNS}) VALUES %s", answers,
+                    page_size=5000,
+                )  # fmt: skip
+                execute_values(
+                    cursor, f"INSERT INTO provider_calls ({OTHER_COLUMNS}) VALUES %s", others,
+                    page_size=5000,
+                )  # fmt: skip
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
