@@ -81,9 +81,16 @@ class FilterForm(FlaskForm):
     def validate_end(self, field: DateField) -> None:
         if field.data and not EARLIEST <= field.data <= LATEST:
             raise ValidationError(_l("Choose a date between 2000 and 2100."))
-        if self.period.data != "custom":
-            return
-        if not self.start.data or not field.data:
-            raise ValidationError(_l("A custom range needs both dates."))
-        if self.start.data > field.data:
-            raise ValidationError(_l("The end date is before the start date."))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields, then the range as a whole (an empty date skips its field's checks)."""
+        valid = super().validate(extra_validators)
+        if not valid or self.period.data != "custom":
+            return valid
+        if not self.start.data or not self.end.data:
+            self.end.errors = [*self.end.errors, _l("A custom range needs both dates.")]
+            return False
+        if self.start.data > self.end.data:
+            self.end.errors = [*self.end.errors, _l("The end date is before the start date.")]
+            return False
+        return True
