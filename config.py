@@ -73,6 +73,23 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
+def _timezone_env(name: str = "CALANGO_TIMEZONE") -> str:
+    """An IANA time zone name (``America/Sao_Paulo``); UTC when unset."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return "UTC"
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be a time zone name such as America/Sao_Paulo or Europe/Berlin, "
+            f"got {raw!r}."
+        ) from None
+    return raw
+
+
 def normalize_database_url(url: str) -> str:
     """Pin PostgreSQL URLs to psycopg2 (SQLAlchemy 2.1 would pick psycopg 3)."""
     for prefix in ("postgres://", "postgresql://"):
@@ -105,6 +122,8 @@ class BaseConfig:
         self.PROVIDER_MAX_RETRIES = _int_env("CALANGO_PROVIDER_RETRIES", 2)
         self.STREAM_LEASE_SECONDS = _int_env("CALANGO_STREAM_LEASE_SECONDS", 30)
         self.LOG_LEVEL = os.environ.get("CALANGO_LOG_LEVEL", "INFO").upper()
+        # Dates are shown, and the dashboard counts days, in this zone.
+        self.BABEL_DEFAULT_TIMEZONE = _timezone_env()
 
 
 class DesktopConfig(BaseConfig):

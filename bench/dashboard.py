@@ -17,6 +17,7 @@ import argparse
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -252,6 +253,7 @@ def run(backend: str, n: int, repeat: int) -> bool:
         )  # fmt: skip
         print(f"[{backend}] {out.stdout.strip()}")
     finally:
+        shutil.rmtree(folder, ignore_errors=True)
         if backend == "postgresql":
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -129,7 +129,8 @@ def _cost_by_day(
     for fact in facts:
         if fact.bucket in position:
             per_model[_model_name(fact)][position[fact.bucket]] += fact.cost
-    ranked = sorted(per_model, key=lambda m: -sum(per_model[m]))
+    # Series that cost nothing (local models, calls that are not answers) add no bar.
+    ranked = sorted((m for m in per_model if sum(per_model[m])), key=lambda m: -sum(per_model[m]))
     shown, rest = ranked[:MAX_SERIES], ranked[MAX_SERIES:]
     title = _("Cost per month by model") if monthly else _("Cost per day by model")
     chart = Chart("cost-by-day", title, "bar", axis, labels, stacked=True, unit="money")

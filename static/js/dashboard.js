@@ -17,9 +17,18 @@
     return colours.length ? colours : ["#3fbf6f"];
   }
 
-  function compact(value) {
+  // Axis ticks only; every value a reader sees in full (tooltips, tables) is the server's.
+  function tickFormat(unit) {
     var lang = document.documentElement.lang || "en";
-    return new Intl.NumberFormat(lang, { notation: "compact", maximumFractionDigits: 2 }).format(value);
+    var options = { notation: "compact", maximumFractionDigits: 2 };
+    if (unit === "money") {
+      options.style = "currency";
+      options.currency = "USD";
+    }
+    var format = new Intl.NumberFormat(lang, options);
+    return function (value) {
+      return format.format(value) + (unit === "ms" ? " ms" : "");
+    };
   }
 
   function draw(spec, holder) {
@@ -33,7 +42,7 @@
     var valueAxis = {
       stacked: spec.stacked,
       beginAtZero: true,
-      ticks: { color: muted, callback: function (v) { return compact(v); } },
+      ticks: { color: muted, callback: tickFormat(spec.unit) },
       grid: { color: grid },
     };
     var labelAxis = { stacked: spec.stacked, ticks: { color: muted }, grid: { display: false } };
