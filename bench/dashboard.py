@@ -70,7 +70,8 @@ def generate(
         if len(answers) + len(others) >= BATCH:
             yield answers, others
             answers, others = [], []
-        ts = now - timedelta(seconds=rng.random() * span)
+        # In time order, as a real history is written (a period is a contiguous run of rows).
+        ts = now - timedelta(seconds=span * (1 - (i + rng.random()) / n))
         provider, model, price_in, price_out = rng.choice(MODELS)
         if i % 50 == 0:
             kind = "test_connection" if i % 100 == 0 else "fetch_models"

@@ -77,54 +77,52 @@ def dialect() -> str:
 def percentile_select(
     source: Subquery,
     groups: list[ColumnElement[Any]],
-    value: ColumnElement[Any],
-    fractions: tuple[float, ...],
+    values: list[tuple[ColumnElement[Any], tuple[float, ...]]],
 ) -> Any:
-    """``SELECT groups..., count, p(fraction)...`` of ``value`` (NULLs ignored), per group.
-
-    Continuous percentiles (linear interpolation), like PostgreSQL's ``percentile_cont``.
+    """``SELECT groups..., n0, p0_0, p0_1..., n1, p1_0...`` per group: for each value, how many
+    rows have it and its continuous percentiles (linear interpolation, like PostgreSQL's
+    ``percentile_cont``), NULLs ignored. All values are read in one pass over ``source``.
     """
     if dialect() == "postgresql":
-        return (
-            select(
-                *groups,
-                func.count(value).label("n"),
-                *(
-                    func.percentile_cont(p).within_group(cast(value, Float)).label(f"p{i}")
-                    for i, p in enumerate(fractions)
-                ),
+        columns: list[Any] = []
+        for v, (value, fractions) in enumerate(values):
+            columns.append(func.count(value).label(f"n{v}"))
+            columns.extend(
+                func.percentile_cont(p).within_group(cast(value, Float)).label(f"p{v}_{i}")
+                for i, p in enumerate(fractions)
             )
-            .select_from(source)
-            .where(value.is_not(None))
-            .group_by(*groups)
-        )
-    ranked = (
-        select(
-            *groups,
-            value.label("v"),
-            func.row_number().over(partition_by=groups or None, order_by=value).label("rn"),
-            func.count().over(partition_by=groups or None).label("n"),
-        )
-        .select_from(source)
-        .where(value.is_not(None))
-        .subquery("ranked")
-    )
+        return select(*groups, *columns).select_from(source).group_by(*groups)
+    partition = groups or None
+    ranks: list[Any] = []
+    for v, (value, _fractions) in enumerate(values):
+        ranks += [
+            value.label(f"v{v}"),
+            # NULLs sort last, so the ranks of the values run 1..n.
+            func.row_number()
+            .over(partition_by=partition, order_by=value.asc().nulls_last())
+            .label(f"rn{v}"),
+            func.count(value).over(partition_by=partition).label(f"n{v}"),
+        ]
+    ranked = select(*groups, *ranks).select_from(source).subquery("ranked")
     keys = [ranked.c[g.key] for g in groups]  # type: ignore[index]
     columns = []
-    for i, p in enumerate(fractions):
-        position = (ranked.c.n - 1) * p
-        low = cast(position, Integer)  # floor: positions are never negative
-        weight = position - low
-        columns.append(
-            func.sum(
-                case(
-                    (ranked.c.rn - 1 == low, ranked.c.v * (1 - weight)),
-                    (ranked.c.rn - 1 == low + 1, ranked.c.v * weight),
-                    else_=0,
-                )
-            ).label(f"p{i}")
-        )
-    return select(*keys, func.max(ranked.c.n).label("n"), *columns).group_by(*keys)
+    for v, (_value, fractions) in enumerate(values):
+        n, rn, val = ranked.c[f"n{v}"], ranked.c[f"rn{v}"], ranked.c[f"v{v}"]
+        columns.append(func.max(n).label(f"n{v}"))
+        for i, p in enumerate(fractions):
+            position = (n - 1) * p
+            low = cast(position, Integer)  # floor: positions are never negative
+            weight = position - low
+            columns.append(
+                func.sum(
+                    case(
+                        (and_(val.is_not(None), rn - 1 == low), val * (1 - weight)),
+                        (and_(val.is_not(None), rn - 1 == low + 1), val * weight),
+                        else_=None,
+                    )
+                ).label(f"p{v}_{i}")
+            )
+    return select(*keys, *columns).group_by(*keys)
 
 
 def _span(f: CallFilter) -> tuple[datetime, datetime]:
@@ -171,8 +169,8 @@ def totals(current: CallFilter, previous: CallFilter | None) -> tuple[Totals, To
             continue  # no group by and no rows: one row of zeros
         key = row.period if groups else "current"
         found[key] = Totals(_money(values[0]), *(int(v) for v in values[1:]))
-    for row in db.session.execute(percentile_select(sub, groups, sub.c.ttft_ms, (0.5,))):
-        found.setdefault(row.period if groups else "current", Totals()).ttft_median = row.p0
+    for row in db.session.execute(percentile_select(sub, groups, [(sub.c.ttft_ms, (0.5,))])):
+        found.setdefault(row.period if groups else "current", Totals()).ttft_median = row.p0_0
     current_totals = found.get("current", Totals())
     return current_totals, None if previous is None else found.get("previous", Totals())
 
@@ -206,13 +204,10 @@ def speeds(f: CallFilter) -> list[Speed]:
         ),
         else_=None,
     )
-    result: dict[tuple[Any, Any], Speed] = {}
-    for row in db.session.execute(percentile_select(sub, groups, sub.c.ttft_ms, (0.5, 0.95))):
-        result[(row.provider, row.model)] = Speed(
-            row.provider, row.model, row.n, row.p0, row.p1, None
-        )
-    for row in db.session.execute(percentile_select(sub, groups, tps, (0.5,))):
-        key = (row.provider, row.model)
-        speed = result.setdefault(key, Speed(row.provider, row.model, row.n, None, None, None))
-        speed.tps_median = row.p0
-    return sorted(result.values(), key=lambda s: (s.ttft_median is None, s.ttft_median or 0))
+    query = percentile_select(sub, groups, [(sub.c.ttft_ms, (0.5, 0.95)), (tps, (0.5,))])
+    result = [
+        Speed(row.provider, row.model, row.n0, row.p0_0, row.p0_1, row.p1_0)
+        for row in db.session.execute(query)
+        if row.n0 or row.n1
+    ]
+    return sorted(result, key=lambda s: (s.ttft_median is None, s.ttft_median or 0))
