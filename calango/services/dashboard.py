@@ -75,9 +75,10 @@ def overview(filters: DashboardFilters) -> Overview:
 def filter_options(facts: list[Fact]) -> dict[str, list[str]]:
     """Choices for the filters: configured providers, their models and the personas, plus
     whatever the period's calls used (a deleted provider still shows up)."""
-    providers = {p.name: None for p in db.session.scalars(select(Provider).order_by(Provider.name))}
+    providers: dict[str, None] = {}
     models: dict[str, None] = {}
     for p in db.session.scalars(select(Provider)):
+        providers[p.name] = None
         models.update(dict.fromkeys(p.models or []))
     for fact in facts:
         if fact.provider:
