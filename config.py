@@ -153,6 +153,23 @@ def _import_env() -> tuple[str, ...]:
     return names
 
 
+def _timezone_env(name: str = "CALANGO_TIMEZONE") -> str:
+    """An IANA time zone name (``America/Sao_Paulo``); UTC when unset."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return "UTC"
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be a time zone name such as America/Sao_Paulo or Europe/Berlin, "
+            f"got {raw!r}."
+        ) from None
+    return raw
+
+
 def normalize_database_url(url: str) -> str:
     """Pin PostgreSQL URLs to psycopg2 (SQLAlchemy 2.1 would pick psycopg 3)."""
     for prefix in ("postgres://", "postgresql://"):
@@ -199,6 +216,8 @@ class BaseConfig:
         self.ALLOWED_HOSTS: tuple[str, ...] | None = (
             None if "*" in extra else tuple(dict.fromkeys((*LOCAL_HOSTS, *extra)))
         )
+        # Dates are shown, and the dashboard counts days, in this zone.
+        self.BABEL_DEFAULT_TIMEZONE = _timezone_env()
 
 
 class DesktopConfig(BaseConfig):

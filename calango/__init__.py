@@ -84,6 +84,7 @@ def create_app(config: Any = None) -> Flask:
 
     from calango import models  # noqa: F401  (registers the tables on db.metadata)
     from calango.chats import bp as chats_bp
+    from calango.dashboard import bp as dashboard_bp
     from calango.data import bp as data_bp
     from calango.data.chat_export import bp as chat_export_bp
     from calango.import_export import bp as import_export_bp
@@ -98,6 +99,7 @@ def create_app(config: Any = None) -> Flask:
     app.register_blueprint(import_export_bp)
     app.register_blueprint(data_bp)
     app.register_blueprint(chat_export_bp)
+    app.register_blueprint(dashboard_bp)
 
     from calango.web import init_web
 

@@ -3,12 +3,12 @@ dates: templates use the ``number``, ``seconds``, ``money`` and ``when`` filters
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import Babel, format_datetime, format_decimal, get_locale
+from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import format_currency as _format_currency
 
 LANGUAGE_NAMES = {"en": "English", "pt_BR": "Português (Brasil)"}
@@ -48,6 +48,13 @@ def format_when(value: datetime | None, fmt: str = "short") -> str:
     return format_datetime(value, fmt)
 
 
+def format_day(value: date | None) -> str:
+    """A calendar date in the user's locale (no time zone shift: it already is a local day)."""
+    if value is None:
+        return ""
+    return format_date(value, "medium")
+
+
 def format_number(value: Any) -> str:
     """An integer or decimal with the locale's separators."""
     if value is None:
@@ -73,5 +80,6 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     app.jinja_env.filters["when"] = format_when
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["seconds"] = format_seconds
+    app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

@@ -1,5 +1,6 @@
 """Calango's models, one module per aggregate."""
 
+from calango.models.call import CallKind, ProviderCall
 from calango.models.chat import ChatMessage, ChatSession, MessageStatus
 from calango.models.import_job import ImportJob, JobStatus
 from calango.models.persona import DEFAULT_PERSONA_NAME, Persona
@@ -8,6 +9,7 @@ from calango.models.setting import Setting
 
 __all__ = [
     "DEFAULT_PERSONA_NAME",
+    "CallKind",
     "ChatMessage",
     "ChatSession",
     "ImportJob",
@@ -15,5 +17,6 @@ __all__ = [
     "MessageStatus",
     "Persona",
     "Provider",
+    "ProviderCall",
     "Setting",
 ]

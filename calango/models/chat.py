@@ -82,6 +82,9 @@ class ChatMessage(db.Model):
     __table_args__ = (
         Index("ix_chat_messages_session_id_timestamp", "session_id", "timestamp"),
         Index("ix_chat_messages_timestamp", "timestamp"),
+        # The dashboard reads answers by time; provider and model narrow its filters.
+        Index("ix_chat_messages_role_timestamp", "role", "timestamp"),
+        Index("ix_chat_messages_provider_model", "provider", "model"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -97,10 +100,16 @@ class ChatMessage(db.Model):
     persona: Mapped[str | None] = mapped_column(String(NAME_MAX))
     # {"prompt": int, "completion": int, "total": int, "estimated": bool}
     token_usage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The same token counts as plain columns, so the dashboard can sum them in SQL.
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    tokens_estimated: Mapped[bool | None] = mapped_column(Boolean)
     cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 8))
     ttft_ms: Mapped[int | None] = mapped_column(Integer)
     total_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    # A stable, untranslated name for the kind of failure (see calango.services.call_log).
+    error_class: Mapped[str | None] = mapped_column(String(40))
     # While streaming: the producer refreshes heartbeat_at; a stale one means it died.
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by Stop (possibly in another worker); the producer polls it.

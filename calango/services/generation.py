@@ -43,6 +43,7 @@ from calango.llm import (
 )
 from calango.models import ChatMessage, MessageStatus
 from calango.models.types import utcnow
+from calango.services.call_log import UNEXPECTED, error_class_of
 from calango.services.provider_errors import describe_provider_error
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,7 @@ def _produce(app: Flask, generation: Generation) -> None:
     usage: Usage | None = None
     status = MessageStatus.COMPLETE
     error_text: str | None = None
+    error_class: str | None = None
     with app.app_context(), force_locale(request.locale):
         try:
             last_flush = time.monotonic()
@@ -276,10 +278,12 @@ def _produce(app: Flask, generation: Generation) -> None:
             else:
                 status = MessageStatus.ERROR
                 error_text = describe_provider_error(exc, request.settings.name)
+                error_class = error_class_of(exc)
                 log.info("provider error for message %s: %r", message_id, exc)
         except Exception:
             log.exception("answer %s failed", message_id)
             status = MessageStatus.ERROR
+            error_class = UNEXPECTED
             error_text = _("Calango hit an unexpected error while answering. Details are in "
                            "the server log.")  # fmt: skip
         finally:
@@ -294,7 +298,12 @@ def _produce(app: Flask, generation: Generation) -> None:
             "content": text,
             "status": status,
             "error": error_text,
+            "error_class": error_class,
             "token_usage": _usage_json(usage) if usage else None,
+            # The same counts as plain columns, for the dashboard's sums.
+            "prompt_tokens": usage.prompt_tokens if usage else None,
+            "completion_tokens": usage.completion_tokens if usage else None,
+            "tokens_estimated": usage.estimated if usage else None,
             "cost": _cost(request.price, usage, message_id),
             "ttft_ms": round((first_token_at - started) * 1000) if first_token_at else None,
             "total_ms": round((time.monotonic() - started) * 1000),

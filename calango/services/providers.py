@@ -20,8 +20,9 @@ from calango.llm import (
     list_models,
     resolve_api_key,
 )
-from calango.models import Provider
+from calango.models import CallKind, Provider
 from calango.models.provider import MODEL_NAME_MAX
+from calango.services.call_log import recorded_call
 from calango.services.names import check_name_free, commit_named
 
 
@@ -228,17 +229,17 @@ def connection_settings(provider: Provider) -> ProviderSettings:
 def test_connection(provider: Provider) -> list[str]:
     """Ask the provider for its models; returns them, or raises ``ProviderError`` /
     ``KeyDecryptionError``. Changes nothing."""
-    return list(list_models(connection_settings(provider)))
+    with recorded_call(CallKind.TEST_CONNECTION, provider.name):
+        return list(list_models(connection_settings(provider)))
 
 
 def fetch_models(provider: Provider, replace: bool = False) -> FetchResult:
     """Read the provider's models into its list: added at the end (``replace=False``) or
     replacing it. Raises like :func:`test_connection`; saves nothing on failure."""
-    remote = [
-        name
-        for name in normalize_models(list_models(connection_settings(provider)))
-        if len(name) <= MODEL_NAME_MAX and "\x00" not in name  # a hostile list must not break chat
-    ]
+    with recorded_call(CallKind.FETCH_MODELS, provider.name):
+        listed = normalize_models(list_models(connection_settings(provider)))
+    # A hostile list must not break chat: names too long to store, or with NUL, are dropped.
+    remote = [name for name in listed if len(name) <= MODEL_NAME_MAX and "\x00" not in name]
     before = list(provider.models or [])
     after = remote if replace else normalize_models([*before, *remote])
     result = FetchResult(

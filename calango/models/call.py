@@ -1,0 +1,43 @@
+"""Provider calls that are not chat answers: *Test connection* and *Fetch models*.
+
+Chat answers keep their metrics on their message; the dashboard reads both through one
+query (``calango.services.dashboard_query.calls``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from calango.extensions import db
+from calango.models.types import UTCDateTime, utcnow
+
+
+class CallKind:
+    """What a recorded provider call was for."""
+
+    CHAT = "chat"
+    TEST_CONNECTION = "test_connection"
+    FETCH_MODELS = "fetch_models"
+    ALL = (CHAT, TEST_CONNECTION, FETCH_MODELS)
+
+
+class ProviderCall(db.Model):
+    """One provider call outside a chat: what, to whom, how it ended and how long it took."""
+
+    __tablename__ = "provider_calls"
+    __table_args__ = (Index("ix_provider_calls_timestamp", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    provider: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    error_class: Mapped[str | None] = mapped_column(String(40))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ProviderCall {self.id} {self.kind} {self.provider} {self.status}>"

@@ -1,0 +1,90 @@
+"""Recording provider calls that are not chat answers, and naming failures for the dashboard.
+
+Chat answers are recorded on their message by the producer (``services.generation``); this
+module records *Test connection* and *Fetch models* in ``provider_calls``. A failure to record
+is logged and never hides the call's own result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from calango.encryption import KeyDecryptionError
+from calango.extensions import db
+from calango.llm import (
+    AuthError,
+    BadRequestError,
+    ConnectionLostError,
+    NotFoundError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+)
+from calango.models import MessageStatus, ProviderCall
+
+log = logging.getLogger(__name__)
+
+# Stable, untranslated names stored in ``error_class``; the dashboard translates them.
+ERROR_CLASSES: tuple[tuple[type[Exception], str], ...] = (
+    (AuthError, "auth"),
+    (RateLimitError, "rate_limit"),
+    (NotFoundError, "not_found"),
+    (BadRequestError, "bad_request"),
+    (ServerError, "server"),
+    (ProviderTimeoutError, "timeout"),
+    (ConnectionLostError, "connection"),
+    (KeyDecryptionError, "key_unreadable"),
+    (ProviderError, "provider"),
+)
+UNEXPECTED = "unexpected"
+UNKNOWN = "unknown"  # errors recorded before classes were kept
+
+
+def error_class_of(exc: BaseException) -> str:
+    """The stable name of the kind of failure ``exc`` is."""
+    for cls, name in ERROR_CLASSES:
+        if isinstance(exc, cls):
+            return name
+    return UNEXPECTED
+
+
+@contextmanager
+def recorded_call(kind: str, provider: str, model: str | None = None) -> Iterator[None]:
+    """Time the body and record it as one provider call, whether it succeeds or raises."""
+    started = time.monotonic()
+    try:
+        yield
+    except Exception as exc:
+        _record(kind, provider, model, MessageStatus.ERROR, error_class_of(exc), started)
+        raise
+    _record(kind, provider, model, MessageStatus.COMPLETE, None, started)
+
+
+def _record(
+    kind: str,
+    provider: str,
+    model: str | None,
+    status: str,
+    error_class: str | None,
+    started: float,
+) -> None:
+    # Called around the remote request only, while the caller has nothing pending: the commit
+    # saves just this row.
+    call = ProviderCall(
+        kind=kind,
+        provider=provider[:80],
+        model=model[:200] if model else None,
+        status=status,
+        error_class=error_class,
+        duration_ms=round((time.monotonic() - started) * 1000),
+    )
+    try:
+        db.session.add(call)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record a %s call to %s", kind, provider)

@@ -1,0 +1,146 @@
+"""Every recorded provider call as one query: chat answers (on their message) and the calls
+kept in ``provider_calls``. The dashboard, its log and its CSV all read through here.
+
+Filters are applied inside each branch of the ``UNION ALL`` so that each table's indexes are
+used; a branch that cannot match (a persona filter for *Test connection*) is left out.
+An arena branch will join here the same way once the arena exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    Numeric,
+    String,
+    Uuid,
+    cast,
+    literal,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.selectable import Subquery
+
+from calango.models import CallKind, ChatMessage, MessageStatus, ProviderCall
+
+# The columns of one recorded call, in the order both branches select them.
+COLUMNS = (
+    "kind",
+    "id",
+    "session_id",
+    "ts",
+    "provider",
+    "model",
+    "persona",
+    "status",
+    "error_class",
+    "prompt_tokens",
+    "completion_tokens",
+    "tokens_estimated",
+    "cost",
+    "ttft_ms",
+    "total_ms",
+)
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """Which calls to read. Times are UTC; ``end`` is exclusive; ``None`` means any."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    provider: str | None = None
+    model: str | None = None
+    persona: str | None = None
+    kind: str | None = None
+
+    def with_range(self, start: datetime | None, end: datetime | None) -> CallFilter:
+        """The same filter over another time range."""
+        return CallFilter(start, end, self.provider, self.model, self.persona, self.kind)
+
+
+def _answers(f: CallFilter) -> Select[Any]:
+    m = ChatMessage
+    query = select(
+        literal(CallKind.CHAT, String(20)).label("kind"),
+        m.id.label("id"),
+        m.session_id.label("session_id"),
+        m.timestamp.label("ts"),
+        m.provider.label("provider"),
+        m.model.label("model"),
+        m.persona.label("persona"),
+        m.status.label("status"),
+        m.error_class.label("error_class"),
+        m.prompt_tokens.label("prompt_tokens"),
+        m.completion_tokens.label("completion_tokens"),
+        m.tokens_estimated.label("tokens_estimated"),
+        m.cost.label("cost"),
+        m.ttft_ms.label("ttft_ms"),
+        m.total_ms.label("total_ms"),
+    ).where(m.role == "assistant", m.status != MessageStatus.STREAMING)
+    if f.start is not None:
+        query = query.where(m.timestamp >= f.start)
+    if f.end is not None:
+        query = query.where(m.timestamp < f.end)
+    if f.provider:
+        query = query.where(m.provider == f.provider)
+    if f.model:
+        query = query.where(m.model == f.model)
+    if f.persona:
+        query = query.where(m.persona == f.persona)
+    return query
+
+
+def _other_calls(f: CallFilter) -> Select[Any]:
+    c = ProviderCall
+    query = select(
+        c.kind.label("kind"),
+        c.id.label("id"),
+        cast(null(), Uuid).label("session_id"),
+        c.timestamp.label("ts"),
+        c.provider.label("provider"),
+        c.model.label("model"),
+        cast(null(), String(80)).label("persona"),
+        c.status.label("status"),
+        c.error_class.label("error_class"),
+        cast(null(), Integer).label("prompt_tokens"),
+        cast(null(), Integer).label("completion_tokens"),
+        cast(null(), Boolean).label("tokens_estimated"),
+        cast(null(), Numeric(14, 8)).label("cost"),
+        cast(null(), Integer).label("ttft_ms"),
+        c.duration_ms.label("total_ms"),
+    )
+    if f.kind:
+        query = query.where(c.kind == f.kind)
+    if f.start is not None:
+        query = query.where(c.timestamp >= f.start)
+    if f.end is not None:
+        query = query.where(c.timestamp < f.end)
+    if f.provider:
+        query = query.where(c.provider == f.provider)
+    if f.model:
+        query = query.where(c.model == f.model)
+    return query
+
+
+def branches(f: CallFilter) -> list[Select[Any]]:
+    """One ``SELECT`` per table that can hold calls matching ``f`` (never empty)."""
+    result: list[Select[Any]] = []
+    if f.kind in (None, CallKind.CHAT):
+        result.append(_answers(f))
+    if f.kind != CallKind.CHAT and not f.persona:
+        result.append(_other_calls(f))
+    return result or [_answers(f).where(literal(False))]
+
+
+def calls(f: CallFilter, name: str = "calls") -> Subquery:
+    """The recorded calls matching ``f``, as a subquery with the columns in ``COLUMNS``."""
+    parts = branches(f)
+    query = parts[0] if len(parts) == 1 else union_all(*parts)
+    return query.subquery(name)
