@@ -25,14 +25,14 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from calango.chats import bp
 from calango.chats.forms import ConfirmForm, MessageForm, RenameForm
+from calango.chats.history_routes import sidebar as _sidebar
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.services import chat as chat_service
+from calango.services import history
 from calango.services.generation import request_stop
 from calango.services.providers import first_run_offers
 from calango.services.streams import Delta, Done, Keepalive, follow_answer
-
-SIDEBAR_PAGE_SIZE = 30
 
 
 def _wants_json() -> bool:
@@ -52,30 +52,24 @@ def _message_or_404(chat_id: uuid.UUID, message_id: int) -> ChatMessage:
     return message
 
 
-def _sidebar() -> object:
-    return db.paginate(
-        ChatSession.select_recent(),
-        page=request.args.get("page", 1, type=int),
-        per_page=SIDEBAR_PAGE_SIZE,
-        error_out=False,
-    )
-
-
 def render_chat(
     session: ChatSession | None,
     form: MessageForm | None = None,
     error: chat_service.ChatInputError | None = None,
     status: int = 200,
+    window: history.MessageWindow | None = None,
 ) -> tuple[str, int]:
     """The chat page: sidebar, conversation and composer (also used by ``/``)."""
     options = chat_service.composer_options()
     form = form or MessageForm(formdata=None)
     form.offer(options, chat_service.composer_choice(session, options))
-    messages = chat_service.session_messages(session)
+    window = window or history.message_window(session)
+    messages = window.messages
     page = render_template(
         "chats/chat.html",
         session=session,
         messages=messages,
+        window=window,
         form=form,
         error=error,
         options=options,
@@ -94,8 +88,20 @@ def index() -> tuple[str, int]:
 
 
 @bp.get("/<uuid:chat_id>")
-def show(chat_id: uuid.UUID) -> tuple[str, int]:
-    return render_chat(_session_or_404(chat_id))
+def show(chat_id: uuid.UUID) -> tuple[str, int] | tuple[Response, int]:
+    """The latest messages; ``?before=<id>`` the ones just before a message (the script asks
+    for JSON: the bubbles and the next ``before``); ``?at=<id>`` a message and its
+    neighbours (search results link there)."""
+    session = _session_or_404(chat_id)
+    window = history.message_window(
+        session,
+        before=request.args.get("before", type=int),
+        at=request.args.get("at", type=int),
+    )
+    if _wants_json():
+        html = render_template("chats/_exchange.html", messages=window.messages)
+        return jsonify(html=html, earlier=window.earlier), 200
+    return render_chat(session, window=window)
 
 
 @bp.post("/messages", defaults={"chat_id": None})

@@ -41,15 +41,26 @@ class MessageStatus:
 
 
 class ChatSession(db.Model):
-    """A conversation. ``updated_at`` is bumped by every message, so it orders the sidebar."""
+    """A conversation. ``updated_at`` is bumped by every message, so it orders the sidebar.
+
+    Search: the migration adds what each database needs beside these columns (SQLite: an FTS5
+    table kept current by triggers; PostgreSQL: a generated ``search_vector`` with a GIN
+    index); ``migrations/env.py`` keeps those out of ``flask db check``.
+    """
 
     __tablename__ = "chat_sessions"
+    __table_args__ = (
+        # Keyset pagination of the sidebar: ORDER BY updated_at DESC, id DESC.
+        Index("ix_chat_sessions_updated_at_id", "updated_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     title: Mapped[str] = mapped_column(String(200), default="")
     persona: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Pinned chats stay at the top of the sidebar, most recently pinned first.
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
 
     messages: Mapped[list[ChatMessage]] = relationship(
@@ -64,8 +75,8 @@ class ChatSession(db.Model):
 
     @staticmethod
     def select_recent() -> Select[tuple[ChatSession]]:
-        """Most recently active first."""
-        return select(ChatSession).order_by(ChatSession.updated_at.desc(), ChatSession.id)
+        """Most recently active first (the order the sidebar pages through)."""
+        return select(ChatSession).order_by(ChatSession.updated_at.desc(), ChatSession.id.desc())
 
 
 class ChatMessage(db.Model):

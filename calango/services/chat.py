@@ -97,13 +97,6 @@ def composer_options() -> ComposerOptions:
     return ComposerOptions(providers=providers, personas=personas, any_configured=any_configured)
 
 
-def session_messages(session: ChatSession | None) -> list[ChatMessage]:
-    """The chat's messages in order (none for a chat not yet created)."""
-    if session is None:
-        return []
-    return list(db.session.scalars(ChatMessage.select_for_session(session.id)))
-
-
 def message_count(session: ChatSession) -> int:
     """How many messages the chat holds (shown before deleting it)."""
     count = db.session.scalar(
