@@ -79,8 +79,8 @@ class SearchForm(FlaskForm):
         filters=[strip_whitespace],
         render_kw={"placeholder": _l("Search chats…"), "type": "search", "maxlength": 500},
     )
-    persona = SelectField(_l("Persona"), validate_choice=True)
-    model = SelectField(_l("Model"), validate_choice=True)
+    persona = SelectField(_l("Persona"), default="")
+    model = SelectField(_l("Model"), default="")
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=10)])

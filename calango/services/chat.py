@@ -211,13 +211,19 @@ def build_context(
     if persona_prompt:
         messages.append({"role": "system", "content": persona_prompt})
     if session is not None:
-        history = db.session.scalars(ChatMessage.select_for_session(session.id))
-        for message in history:
-            if message.role not in ("user", "assistant") or not message.content.strip():
-                continue
-            if message.status == MessageStatus.STREAMING:
-                continue
-            messages.append({"role": message.role, "content": message.content})
+        # One query whatever the chat's length, fetching only the two columns sent.
+        history = db.session.execute(
+            select(ChatMessage.role, ChatMessage.content)
+            .where(
+                ChatMessage.session_id == session.id,
+                ChatMessage.role.in_(("user", "assistant")),
+                ChatMessage.status != MessageStatus.STREAMING,
+            )
+            .order_by(ChatMessage.timestamp, ChatMessage.id)
+        )
+        for role, content in history:
+            if content.strip():
+                messages.append({"role": role, "content": content})
     messages.append({"role": "user", "content": new_text})
     window = context_window(model)
     reserve = min(4096, window // 4)
