@@ -73,6 +73,21 @@ def _int_env(name: str, default: int) -> int:
     return value
 
 
+def _timezone_env(name: str, default: str) -> str:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    from babel.dates import get_timezone
+
+    try:
+        get_timezone(raw)
+    except LookupError:
+        raise ConfigError(
+            f"{name} must be an IANA time zone such as America/Sao_Paulo, got {raw!r}."
+        ) from None
+    return raw
+
+
 def normalize_database_url(url: str) -> str:
     """Pin PostgreSQL URLs to psycopg2 (SQLAlchemy 2.1 would pick psycopg 3)."""
     for prefix in ("postgres://", "postgresql://"):
@@ -105,6 +120,8 @@ class BaseConfig:
         self.PROVIDER_MAX_RETRIES = _int_env("CALANGO_PROVIDER_RETRIES", 2)
         self.STREAM_LEASE_SECONDS = _int_env("CALANGO_STREAM_LEASE_SECONDS", 30)
         self.LOG_LEVEL = os.environ.get("CALANGO_LOG_LEVEL", "INFO").upper()
+        # Dates are shown, and the sidebar grouped by day (Today, Yesterday...), in this zone.
+        self.BABEL_DEFAULT_TIMEZONE = _timezone_env("CALANGO_TIMEZONE", "UTC")
 
 
 class DesktopConfig(BaseConfig):

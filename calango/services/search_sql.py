@@ -26,6 +26,9 @@ CANDIDATES = 2000  # most recent matches ranked per query
 # escapes every character and only then turns marked spans into <mark>.
 MARK_OPEN = "\ue000"
 MARK_CLOSE = "\ue001"
+# ts_headline drops what its parser takes for HTML tags ("<b>", "<script>"); the snippet must
+# show the text as written, so "<" is swapped for this character and back around it.
+_LT = "\ue002"
 
 
 @dataclass(frozen=True)
@@ -165,11 +168,11 @@ class PostgreSQLSearch:
             'MaxFragments=2, FragmentDelimiter=" … "'
         )
         sql = text(
-            f"SELECT m.id, ts_headline('{self.CONFIG}', m.content, {query}, :options) "
-            "FROM chat_messages m WHERE m.id IN :ids"
+            f"SELECT m.id, ts_headline('{self.CONFIG}', replace(m.content, '<', :lt), "
+            f"{query}, :options) FROM chat_messages m WHERE m.id IN :ids"
         ).bindparams(bindparam("ids", expanding=True))
-        params.update(options=options, ids=ids)
-        return {row[0]: row[1] for row in db.execute(sql, params)}
+        params.update(options=options, ids=ids, lt=_LT)
+        return {row[0]: row[1].replace(_LT, "<") for row in db.execute(sql, params)}
 
     def titles(
         self, db: Session, terms: list[Term], filters: Filters, limit: int
@@ -179,12 +182,13 @@ class PostgreSQLSearch:
         options = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, HighlightAll=true"
         sql = f"""
             WITH q AS MATERIALIZED (SELECT {query} AS query)
-            SELECT s.id::text, ts_headline('{self.CONFIG}', s.title, q.query, :options)
+            SELECT s.id::text,
+                ts_headline('{self.CONFIG}', replace(s.title, '<', :lt), q.query, :options)
             FROM chat_sessions s, q WHERE s.search_vector @@ q.query{where}
             ORDER BY ts_rank(s.search_vector, q.query) DESC, s.updated_at DESC LIMIT :limit
         """
-        params.update(options=options, limit=limit)
-        return [(row[0], row[1]) for row in db.execute(text(sql), params)]
+        params.update(options=options, limit=limit, lt=_LT)
+        return [(row[0], row[1].replace(_LT, "<")) for row in db.execute(text(sql), params)]
 
 
 def for_dialect(name: str) -> SQLiteSearch | PostgreSQLSearch:
