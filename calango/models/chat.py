@@ -84,7 +84,9 @@ class ChatMessage(db.Model):
 
     __tablename__ = "chat_messages"
     __table_args__ = (
-        Index("ix_chat_messages_session_id_timestamp", "session_id", "timestamp"),
+        # A chat's messages in order: (timestamp, id) fully, so that PostgreSQL never prefers
+        # walking the global timestamp index to reach an old chat's latest messages.
+        Index("ix_chat_messages_session_id_timestamp_id", "session_id", "timestamp", "id"),
         Index("ix_chat_messages_timestamp", "timestamp"),
     )
 

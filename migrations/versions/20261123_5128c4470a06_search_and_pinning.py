@@ -1,5 +1,7 @@
-"""History at scale: full-text search of messages and chat titles, pinned chats, an index
-for keyset paging of the sidebar.
+"""History at scale: search indexes, pinned chats, keyset indexes.
+
+Full-text search of messages and chat titles, ``chat_sessions.pinned_at``, an index for the
+sidebar's keyset pages, and the chat index extended with ``id`` for a chat's message pages.
 
 SQLite: two FTS5 tables (``unicode61 remove_diacritics 2``: "acao" finds "ação"), kept
 current by triggers on every insert, content update (answers saved while streaming) and
@@ -110,6 +112,14 @@ def upgrade():
         batch_op.drop_index("ix_chat_sessions_updated_at")
         batch_op.create_index("ix_chat_sessions_updated_at_id", ["updated_at", "id"], unique=False)
 
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_chat_messages_session_id_timestamp")
+        batch_op.create_index(
+            "ix_chat_messages_session_id_timestamp_id",
+            ["session_id", "timestamp", "id"],
+            unique=False,
+        )
+
     dialect = op.get_bind().dialect.name
     statements = {"sqlite": SQLITE_UP, "postgresql": POSTGRESQL_UP}.get(dialect, [])
     for statement in statements:
@@ -121,6 +131,12 @@ def downgrade():
     statements = {"sqlite": SQLITE_DOWN, "postgresql": POSTGRESQL_DOWN}.get(dialect, [])
     for statement in statements:
         op.execute(statement)
+
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_chat_messages_session_id_timestamp_id")
+        batch_op.create_index(
+            "ix_chat_messages_session_id_timestamp", ["session_id", "timestamp"], unique=False
+        )
 
     with op.batch_alter_table("chat_sessions", schema=None) as batch_op:
         batch_op.drop_index("ix_chat_sessions_updated_at_id")
