@@ -117,7 +117,7 @@ def test_context_is_one_query_whatever_the_length(app: Flask, add_chat: AddChat)
 
 def sidebar_titles(page: str) -> list[str]:
     nav = page.split('<nav class="chat-list"', 1)[1].split("</nav>", 1)[0]
-    return re.findall(r'<span class="chat-title">([^<]*)</span>', nav)
+    return re.findall(r'<span class="chat-title"[^>]*>([^<]*)</span>', nav)
 
 
 def older_link(page: str) -> str | None:
@@ -203,7 +203,7 @@ def test_pin_and_unpin_need_csrf_and_put_the_chat_first(
     assert response.status_code == 303 and response.headers["Location"] == "/chats/?x=1"
     page = client.get("/chats/").get_data(as_text=True)
     assert sidebar_titles(page) == ["old but important", "recent"]
-    assert "Pinned" in page and "Unpin “old but important”" in page
+    assert "Pinned" in page and page.count("is-pinned") == 1 and "Unpin" in page
     evil = client.post(f"/chats/{old}/unpin", data={"csrf_token": csrf, "next": "//evil.example/"})
     assert evil.headers["Location"] == f"/chats/{old}"  # never an open redirect
     page = client.get("/chats/").get_data(as_text=True)
