@@ -140,7 +140,7 @@ def _older(chat_id: uuid.UUID, key: tuple[datetime, int] | None, count: int) -> 
 
 
 def _anchor(chat_id: uuid.UUID, message_id: int | None) -> ChatMessage | None:
-    if message_id is None:
+    if message_id is None or not 0 < message_id < 2**31:  # beyond any id (and PG's integer)
         return None
     message = db.session.get(ChatMessage, message_id)
     return message if message is not None and message.session_id == chat_id else None

@@ -87,7 +87,15 @@ def test_unknown_or_foreign_message_ids_fall_back_to_the_latest(
     other = add_chat("Other", ["x", "y"])
     foreign = message_ids(app, other)[0]
     latest = message_ids(app, chat_id)[-50:]
-    for query in (f"before={foreign}", "before=abc", "at=999999", f"at={foreign}", "before=-1"):
+    for query in (
+        f"before={foreign}",
+        "before=abc",
+        "at=999999",
+        f"at={foreign}",
+        "before=-1",
+        "before=99999999999999999999",
+        "at=2147483648",
+    ):
         response = client.get(f"/chats/{chat_id}?{query}")
         assert response.status_code == 200
         assert shown_ids(response.get_data(as_text=True)) == latest
