@@ -144,15 +144,17 @@ class PostgreSQLSearch:
     ) -> list[int]:
         where, params = _filter_sql(filters, "m")
         query = self.query_sql(terms, params)
+        # The tsquery is written inline (never in a CTE): phraseto_tsquery(regconfig, text) is
+        # immutable, so the planner folds it to a constant and estimates how common the words
+        # are. A common word then walks the primary key newest-first and stops after
+        # CANDIDATES matches; a rare one reads the GIN index.
         sql = f"""
-            WITH q AS MATERIALIZED (SELECT {query} AS query),
-            hits AS MATERIALIZED (
-                SELECT m.id, m.search_vector FROM chat_messages m, q
-                WHERE m.search_vector @@ q.query{where}
+            SELECT hits.id FROM (
+                SELECT m.id, m.search_vector FROM chat_messages m
+                WHERE m.search_vector @@ ({query}){where}
                 ORDER BY m.id DESC LIMIT :candidates
-            )
-            SELECT hits.id FROM hits, q
-            ORDER BY ts_rank(hits.search_vector, q.query) DESC, hits.id DESC
+            ) AS hits
+            ORDER BY ts_rank(hits.search_vector, ({query})) DESC, hits.id DESC
             LIMIT :limit OFFSET :offset
         """
         params.update(candidates=CANDIDATES, limit=limit, offset=offset)
@@ -181,11 +183,10 @@ class PostgreSQLSearch:
         query = self.query_sql(terms, params)
         options = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, HighlightAll=true"
         sql = f"""
-            WITH q AS MATERIALIZED (SELECT {query} AS query)
             SELECT s.id::text,
-                ts_headline('{self.CONFIG}', replace(s.title, '<', :lt), q.query, :options)
-            FROM chat_sessions s, q WHERE s.search_vector @@ q.query{where}
-            ORDER BY ts_rank(s.search_vector, q.query) DESC, s.updated_at DESC LIMIT :limit
+                ts_headline('{self.CONFIG}', replace(s.title, '<', :lt), ({query}), :options)
+            FROM chat_sessions s WHERE s.search_vector @@ ({query}){where}
+            ORDER BY ts_rank(s.search_vector, ({query})) DESC, s.updated_at DESC LIMIT :limit
         """
         params.update(options=options, limit=limit, lt=_LT)
         return [(row[0], row[1].replace(_LT, "<")) for row in db.execute(text(sql), params)]
