@@ -36,6 +36,15 @@ target_db = current_app.extensions["migrate"].db
 # ... etc.
 
 
+def include_name(name, type_, parent_names):
+    """Leave the search machinery the search migration creates out of autogenerate: the FTS5
+    tables (and their shadow tables) on SQLite, the generated ``search_vector`` columns and
+    their GIN indexes on PostgreSQL. They have no model on purpose (they differ per database)."""
+    if type_ in ("table", "column") and name and name.startswith("search_"):
+        return False
+    return not (type_ == "index" and name and name.endswith("_search_vector"))
+
+
 def get_metadata():
     if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
@@ -86,6 +95,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        conf_args.setdefault("include_name", include_name)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from calango.forms import strip_whitespace
 from calango.models.chat import TITLE_MAX
@@ -51,3 +58,27 @@ class RenameForm(FlaskForm):
         render_kw={"maxlength": TITLE_MAX, "autocomplete": "off"},
     )
     submit = SubmitField(_l("Rename"))
+
+
+class SearchForm(FlaskForm):
+    """The sidebar's search box and the filters of the results page (GET: no CSRF, nothing
+    changes). Bad values never fail the search: they are dropped and reported."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Search"),
+        filters=[strip_whitespace],
+        render_kw={"placeholder": _l("Search chats…"), "type": "search", "maxlength": 500},
+    )
+    persona = SelectField(_l("Persona"), default="")
+    model = SelectField(_l("Model"), default="")
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=10)])
+
+    def offer(self, personas: list[str], models: list[str]) -> None:
+        """Filter choices: the personas and models configured now."""
+        self.persona.choices = [("", _l("Any persona"))] + [(p, p) for p in personas]
+        self.model.choices = [("", _l("Any model"))] + [(m, m) for m in models]

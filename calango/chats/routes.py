@@ -25,17 +25,16 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from calango.chats import bp
 from calango.chats.forms import MessageForm, RenameForm
+from calango.chats.history_routes import sidebar as _sidebar
 from calango.extensions import db
 from calango.forms import ConfirmForm, confirm_then_delete
 from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.services import chat as chat_service
+from calango.services import history
 from calango.services.first_run import first_run_offers
 from calango.services.generation import request_stop
 from calango.services.imports.legacy import legacy_offer
 from calango.services.streams import Delta, Done, Keepalive, follow_answer
-
-SIDEBAR_PAGE_SIZE = 30
-MAX_SIDEBAR_PAGE = 100_000  # a larger page number would overflow the query's OFFSET
 
 
 def _wants_json() -> bool:
@@ -55,30 +54,24 @@ def _message_or_404(chat_id: uuid.UUID, message_id: int) -> ChatMessage:
     return message
 
 
-def _sidebar() -> object:
-    return db.paginate(
-        ChatSession.select_recent(),
-        page=min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_SIDEBAR_PAGE),
-        per_page=SIDEBAR_PAGE_SIZE,
-        error_out=False,
-    )
-
-
 def render_chat(
     chat: ChatSession | None,
     form: MessageForm | None = None,
     error: chat_service.ChatInputError | None = None,
     status: int = 200,
+    window: history.MessageWindow | None = None,
 ) -> tuple[str, int]:
     """The chat page: sidebar, conversation and composer (also used by ``/``)."""
     options = chat_service.composer_options()
     form = form or MessageForm(formdata=None)
     form.offer(options, chat_service.composer_choice(chat, options))
-    messages = chat_service.chat_messages(chat)
+    window = window or history.message_window(chat)
+    messages = window.messages
     page = render_template(
         "chats/chat.html",
         chat=chat,
         messages=messages,
+        window=window,
         form=form,
         error=error,
         options=options,
@@ -98,8 +91,20 @@ def index() -> tuple[str, int]:
 
 
 @bp.get("/<uuid:chat_id>")
-def show(chat_id: uuid.UUID) -> tuple[str, int]:
-    return render_chat(_chat_or_404(chat_id))
+def show(chat_id: uuid.UUID) -> tuple[str, int] | tuple[Response, int]:
+    """The latest messages; ``?before=<id>`` the ones just before a message (the script asks
+    for JSON: the bubbles and the next ``before``); ``?at=<id>`` a message and its
+    neighbours (search results link there)."""
+    chat = _chat_or_404(chat_id)
+    window = history.message_window(
+        chat,
+        before=request.args.get("before", type=int),
+        at=request.args.get("at", type=int),
+    )
+    if _wants_json():
+        html = render_template("chats/_exchange.html", messages=window.messages)
+        return jsonify(html=html, earlier=window.earlier), 200
+    return render_chat(chat, window=window)
 
 
 @bp.post("/messages", defaults={"chat_id": None})

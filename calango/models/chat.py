@@ -46,15 +46,26 @@ ROLES = ("user", "assistant", "system")
 
 
 class ChatSession(db.Model):
-    """A conversation. ``updated_at`` is bumped by every message, so it orders the sidebar."""
+    """A conversation. ``updated_at`` is bumped by every message, so it orders the sidebar.
+
+    Search: the migration adds what each database needs beside these columns (SQLite: an FTS5
+    table kept current by triggers; PostgreSQL: a generated ``search_vector`` with a GIN
+    index); ``migrations/env.py`` keeps those out of ``flask db check``.
+    """
 
     __tablename__ = "chat_sessions"
+    __table_args__ = (
+        # Keyset pagination of the sidebar: ORDER BY updated_at DESC, id DESC.
+        Index("ix_chat_sessions_updated_at_id", "updated_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
     persona: Mapped[str | None] = mapped_column(String(NAME_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Pinned chats stay at the top of the sidebar, most recently pinned first.
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Where an imported chat came from ("tinydb:session:<id>", "chatgpt:<id>", ...): a second
     # import of the same file recognises it. NULL for chats made here.
     import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -71,8 +82,8 @@ class ChatSession(db.Model):
 
     @staticmethod
     def select_recent() -> Select[tuple[ChatSession]]:
-        """Most recently active first."""
-        return select(ChatSession).order_by(ChatSession.updated_at.desc(), ChatSession.id)
+        """Most recently active first (the order the sidebar pages through)."""
+        return select(ChatSession).order_by(ChatSession.updated_at.desc(), ChatSession.id.desc())
 
 
 class ChatMessage(db.Model):
@@ -80,7 +91,9 @@ class ChatMessage(db.Model):
 
     __tablename__ = "chat_messages"
     __table_args__ = (
-        Index("ix_chat_messages_session_id_timestamp", "session_id", "timestamp"),
+        # A chat's messages in order: (timestamp, id) fully, so that PostgreSQL never prefers
+        # walking the global timestamp index to reach an old chat's latest messages.
+        Index("ix_chat_messages_session_id_timestamp_id", "session_id", "timestamp", "id"),
         Index("ix_chat_messages_timestamp", "timestamp"),
         # The dashboard reads answers by time; provider and model narrow its filters.
         Index("ix_chat_messages_role_timestamp", "role", "timestamp"),

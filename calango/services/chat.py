@@ -101,13 +101,6 @@ def composer_options() -> ComposerOptions:
     return ComposerOptions(providers=providers, personas=personas, any_configured=any_configured)
 
 
-def chat_messages(chat: ChatSession | None) -> list[ChatMessage]:
-    """The chat's messages in order (none for a chat not yet created)."""
-    if chat is None:
-        return []
-    return list(db.session.scalars(ChatMessage.select_for_session(chat.id)))
-
-
 def message_count(chat: ChatSession) -> int:
     """How many messages the chat holds (shown before deleting it)."""
     count = db.session.scalar(
@@ -219,13 +212,19 @@ def build_context(
     if persona_prompt:
         messages.append({"role": "system", "content": persona_prompt})
     if chat is not None:
-        history = db.session.scalars(ChatMessage.select_for_session(chat.id))
-        for message in history:
-            if message.role not in ("user", "assistant") or not message.content.strip():
-                continue
-            if message.status == MessageStatus.STREAMING:
-                continue
-            messages.append({"role": message.role, "content": message.content})
+        # One query whatever the chat's length, fetching only the two columns sent.
+        history = db.session.execute(
+            select(ChatMessage.role, ChatMessage.content)
+            .where(
+                ChatMessage.session_id == chat.id,
+                ChatMessage.role.in_(("user", "assistant")),
+                ChatMessage.status != MessageStatus.STREAMING,
+            )
+            .order_by(ChatMessage.timestamp, ChatMessage.id)
+        )
+        for role, content in history:
+            if content.strip():
+                messages.append({"role": role, "content": content})
     messages.append({"role": "user", "content": new_text})
     window = context_window(model)
     reserve = min(4096, window // 4)

@@ -131,6 +131,10 @@
       el.classList.remove("current");
     });
     list.prepend(item);
+    const heading = list.previousElementSibling;
+    if (heading && heading.hidden) {
+      heading.hidden = false; // the "Today" group, empty until now
+    }
     const empty = document.querySelector(".empty-list");
     if (empty) {
       empty.remove();

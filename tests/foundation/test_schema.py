@@ -29,7 +29,7 @@ def test_default_personas_are_seeded(app_ctx):
 
 def test_indexes_exist(app_ctx):
     indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("chat_messages")}
-    assert {"ix_chat_messages_session_id_timestamp", "ix_chat_messages_timestamp"} <= indexes
+    assert {"ix_chat_messages_session_id_timestamp_id", "ix_chat_messages_timestamp"} <= indexes
 
 
 def test_old_schema_gets_an_upgrade_message(app, client):

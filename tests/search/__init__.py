@@ -1,0 +1,1 @@
+"""History at scale: search, long chats, many chats."""
