@@ -23,6 +23,27 @@ class ServerSentEvent:
     data: str
 
 
+class LineSample:
+    """Counts the characters of a stream and keeps its beginning, to quote what a server that
+    is not the API sent instead."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._head: list[str] = []
+
+    def lines(self, lines: Iterable[str]) -> Iterator[str]:
+        """``lines``, counted and sampled as they pass."""
+        for line in lines:
+            self.size += len(line) + 1
+            if len(self._head) < 10:
+                self._head.append(line)
+            yield line
+
+    def detail(self) -> str | None:
+        """The first lines, joined and truncated; ``None`` when nothing came."""
+        return truncate(" ".join(self._head)) or None
+
+
 def iter_sse(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
     """Group text lines into server-sent events (comments and unknown fields ignored)."""
     event = ""

@@ -210,9 +210,9 @@ def test_unknown_kind_refused(app, client, csrf):
         ("gpt-4o = 2.5, 10\ngpt-4o-mini = 0.15", "Line 2"),
         ("gpt-4o 2.5, 10", "Line 1"),
         ("gpt-4o = 2.5, 10\n\ngpt-x = -1, 2", "Line 3"),
-        ("gpt-4o = cheap, 10", "numbers of zero or more"),
+        ("gpt-4o = cheap, 10", "numbers from 0 to 1,000,000"),
         ("= 1, 2", "Line 1"),
-        ("gpt-4o = nan, 1", "numbers of zero or more"),
+        ("gpt-4o = nan, 1", "numbers from 0 to 1,000,000"),
     ],
 )
 def test_bad_price_line_refused(app, client, csrf, prices, words):
