@@ -31,7 +31,7 @@ from calango.llm.errors import (
     truncate,
 )
 from calango.llm.providers import ProviderSettings, provider_family
-from calango.llm.sse import AnthropicDecoder, LineSample, OpenAIDecoder, iter_sse
+from calango.llm.sse import AnthropicDecoder, LineSample, OpenAIDecoder, iter_sse, split_lines
 
 ANTHROPIC_DEFAULT_MAX_TOKENS = 4096
 # A stream that sends this much without one event of the expected shape is not the API.
@@ -137,7 +137,7 @@ class ChatStream:
             if self._closed:
                 return
             _refuse_non_stream(self._response)
-            for sse in iter_sse(seen.lines(self._response.iter_lines())):
+            for sse in iter_sse(seen.lines(split_lines(self._response.iter_text()))):
                 if self._closed:
                     return  # events already buffered when close() came
                 text = decoder.feed(sse)
