@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpcore2
+import httpx2
 from httpcore2._backends.base import NetworkBackend, NetworkStream
 
 _local = threading.local()
@@ -148,6 +149,24 @@ class CancellableBackend(NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
+
+
+def shutdown_response(response: httpx2.Response) -> None:
+    """Shut down the socket under ``response`` so that a thread reading it wakes up."""
+    stream = response.extensions.get("network_stream")
+    try:
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError, AttributeError):
+        pass  # already closed
+
+
+def close_quietly(response: httpx2.Response) -> None:
+    """Close ``response``, whatever state it is in."""
+    # Closing from two threads at once may trip over itself; either way it is closed.
+    with contextlib.suppress(Exception):
+        response.close()
 
 
 def make_cancellable(client: Any) -> None:

@@ -8,11 +8,40 @@ keeps the reading loop ours, so ``ChatStream.close()`` can cut it from another t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from calango.llm.errors import NotAnApiError, ProviderError, error_for_status, truncate
+
+# No real event comes near this; a stream without line breaks or blank lines must not grow
+# without end in memory.
+MAX_EVENT_CHARS = 1024 * 1024
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(chunks: Iterable[str], limit: int = MAX_EVENT_CHARS) -> Iterator[str]:
+    """The lines of a text stream (CRLF, CR or LF endings, as SSE defines them); raises
+    ``NotAnApiError`` for a line longer than ``limit``."""
+    pending = ""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        pending += chunk
+        if "\r" not in pending:  # the usual case, and the fast one
+            pieces = pending.split("\n")
+            pending = pieces.pop()
+        else:
+            # A CR at the very end may be the first half of a CRLF: keep it for the next chunk.
+            held = "\r" if pending.endswith("\r") else ""
+            pieces = _LINE_BREAK.split(pending[:-1] if held else pending)
+            pending = pieces.pop() + held
+        yield from pieces
+        if len(pending) > limit:
+            raise NotAnApiError("a line of the stream is too long", detail=truncate(pending[:500]))
+    if pending:
+        yield pending.removesuffix("\r")
 
 
 @dataclass(slots=True)
@@ -23,15 +52,38 @@ class ServerSentEvent:
     data: str
 
 
+class LineSample:
+    """Counts the characters of a stream and keeps its beginning, to quote what a server that
+    is not the API sent instead."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._head: list[str] = []
+
+    def lines(self, lines: Iterable[str]) -> Iterator[str]:
+        """``lines``, counted and sampled as they pass."""
+        for line in lines:
+            self.size += len(line) + 1
+            if len(self._head) < 10:
+                self._head.append(line)
+            yield line
+
+    def detail(self) -> str | None:
+        """The first lines, joined and truncated; ``None`` when nothing came."""
+        return truncate(" ".join(self._head)) or None
+
+
 def iter_sse(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
-    """Group text lines into server-sent events (comments and unknown fields ignored)."""
+    """Group text lines into server-sent events (comments and unknown fields ignored); raises
+    ``NotAnApiError`` for an event larger than ``MAX_EVENT_CHARS``."""
     event = ""
     data: list[str] = []
+    size = 0
     for line in lines:
         if not line:
             if data:
                 yield ServerSentEvent(event or "message", "\n".join(data))
-            event, data = "", []
+            event, data, size = "", [], 0
             continue
         if line.startswith(":"):
             continue
@@ -40,6 +92,9 @@ def iter_sse(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
             value = value[1:]
         if name == "data":
             data.append(value)
+            size += len(value) + 1
+            if size > MAX_EVENT_CHARS:
+                raise NotAnApiError("an event of the stream is too large", detail=truncate(value))
         elif name == "event":
             event = value
     if data:

@@ -10,17 +10,16 @@ has answered nothing is retried.
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import httpx2
 
-from calango.llm.cancel import CancelToken
+from calango.llm.cancel import CancelToken, close_quietly, shutdown_response
 from calango.llm.clients import anthropic_client, check_kind, openai_client
 from calango.llm.context import estimate_tokens
 from calango.llm.errors import (
@@ -32,7 +31,7 @@ from calango.llm.errors import (
     truncate,
 )
 from calango.llm.providers import ProviderSettings, provider_family
-from calango.llm.sse import AnthropicDecoder, OpenAIDecoder, iter_sse
+from calango.llm.sse import AnthropicDecoder, LineSample, OpenAIDecoder, iter_sse, split_lines
 
 ANTHROPIC_DEFAULT_MAX_TOKENS = 4096
 # A stream that sends this much without one event of the expected shape is not the API.
@@ -127,18 +126,18 @@ class ChatStream:
             if self._closed:
                 return
             self._closed = True
-        _shutdown_socket(self._response)
-        _close_quietly(self._response)
+        shutdown_response(self._response)
+        close_quietly(self._response)
 
     def _generate(self) -> Iterator[Event]:
         decoder = self._decoder
         pieces: list[str] = []
-        seen = _Sample()
+        seen = LineSample()
         try:
             if self._closed:
                 return
             _refuse_non_stream(self._response)
-            for sse in iter_sse(seen.lines(self._response.iter_lines())):
+            for sse in iter_sse(seen.lines(split_lines(self._response.iter_text()))):
                 if self._closed:
                     return  # events already buffered when close() came
                 text = decoder.feed(sse)
@@ -158,7 +157,7 @@ class ChatStream:
                 return  # reading a connection that close() cut
             raise map_exception(exc) from exc
         finally:
-            _close_quietly(self._response)
+            close_quietly(self._response)
         if self._closed:
             return
         if not decoder.recognized:
@@ -170,25 +169,6 @@ class ChatStream:
             estimated=prompt is None or completion is None,
         )
         yield Finish(decoder.finish_reason)
-
-
-class _Sample:
-    """Counts the characters of a stream and keeps its beginning, to quote what a server that
-    is not the API sent instead."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self._head: list[str] = []
-
-    def lines(self, lines: Iterable[str]) -> Iterator[str]:
-        for line in lines:
-            self.size += len(line) + 1
-            if len(self._head) < 10:
-                self._head.append(line)
-            yield line
-
-    def detail(self) -> str | None:
-        return truncate(" ".join(self._head)) or None
 
 
 def _refuse_non_stream(response: httpx2.Response) -> None:
@@ -204,22 +184,6 @@ def _refuse_non_stream(response: httpx2.Response) -> None:
                     break
         detail = truncate(head[:2048].decode("utf-8", errors="replace")) or None
         raise NotAnApiError(f"the answer is {content_type}, not an event stream", detail=detail)
-
-
-def _shutdown_socket(response: httpx2.Response) -> None:
-    stream = response.extensions.get("network_stream")
-    try:
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if sock is not None:
-            sock.shutdown(socket.SHUT_RDWR)
-    except (OSError, ValueError, AttributeError):
-        pass  # already closed
-
-
-def _close_quietly(response: httpx2.Response) -> None:
-    # Closing from two threads at once may trip over itself; either way it is closed.
-    with contextlib.suppress(Exception):
-        response.close()
 
 
 def _prompt_estimate(messages: list[dict[str, Any]]) -> int:
@@ -270,7 +234,7 @@ def open_chat_stream(
                 raise RequestCancelled("stopped before the provider answered") from None
             continue
         if token.cancelled:  # the answer began just as Stop came
-            _close_quietly(response)
+            close_quietly(response)
             raise RequestCancelled("stopped before the provider answered")
         return ChatStream(response, decoder, _prompt_estimate(messages))
 

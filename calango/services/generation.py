@@ -336,8 +336,9 @@ def _save_final(message_id: int, values: dict[str, Any]) -> None:
     except Exception:
         db.session.rollback()
         log.exception("could not save the final state of answer %s", message_id)
-    values["status"] = MessageStatus.ERROR
-    values["error"] = _(
+    if values["status"] == MessageStatus.COMPLETE:
+        values["status"] = MessageStatus.ERROR
+    values["error"] = values["error"] or _(
         "The answer arrived, but Calango could not save all of it (its usage and cost are "
         "missing). Details are in the server log."
     )

@@ -20,8 +20,7 @@ from wtforms.fields.core import UnboundField
 
 from calango.extensions import db
 from calango.models import Persona, Provider
-from tests.helpers import csrf_token_from
-from tests.helpers import finish, messages_of, send
+from tests.helpers import csrf_token_from, finish, messages_of, send
 
 HUGE = "99999999999999999999"
 HOSTILE = {

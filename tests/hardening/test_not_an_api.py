@@ -10,6 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from calango.llm import NotAnApiError
+from calango.llm.sse import split_lines
 from calango.models import Provider
 from tests.helpers import finish, messages_of, send
 
@@ -28,6 +30,14 @@ NOT_THE_API = {
         "content_type": "text/event-stream",
     },
     "html without a content type": {"raw_body": HTML, "content_type": "text/plain"},
+    "one endless line": {
+        "raw_body": "data: " + "x" * 1_100_000,
+        "content_type": "text/event-stream",
+    },
+    "one endless event": {
+        "raw_body": "data: x\n" * 600_000,
+        "content_type": "text/event-stream",
+    },
 }
 
 
@@ -98,3 +108,22 @@ def test_test_connection_and_fetch_models_say_the_same(
     assert response.status_code == 200
     assert WORDS in page
     assert "AttributeError" not in page and "unexpected provider failure" not in page
+
+
+@pytest.mark.parametrize(
+    ("chunks", "lines"),
+    [
+        (["a\nb\n"], ["a", "b"]),
+        (["a\r", "\nb\r\n"], ["a", "b"]),  # a CRLF split between two chunks is one break
+        (["a\r", "b\r", "\r"], ["a", "b", ""]),
+        (["data: x\n\ndata: y"], ["data: x", "", "data: y"]),
+        (["a\u2028b\n"], ["a\u2028b"]),  # JSON may hold U+2028 raw: not a line break in SSE
+    ],
+)
+def test_stream_lines_split_as_sse_defines_them(chunks: list[str], lines: list[str]) -> None:
+    assert list(split_lines(chunks)) == lines
+
+
+def test_a_line_without_end_is_refused_before_it_fills_the_memory() -> None:
+    with pytest.raises(NotAnApiError):
+        list(split_lines(["x" * 600, "y" * 600], limit=1000))

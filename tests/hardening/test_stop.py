@@ -96,7 +96,7 @@ class TestRetriesShareTheReadTimeout:
     def test_the_no_js_send_returns_once_the_answer_has_ended(
         self, app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
     ) -> None:
-        fake.script(hang="after_headers")
+        fake.script(hang="before_headers")
         response = send(client, csrf, "hello?", json=False)
         assert response.status_code == 303
         chat_id = response.headers["Location"].split("/chats/")[1].split("#")[0]
