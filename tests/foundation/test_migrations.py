@@ -83,3 +83,59 @@ def test_every_migration_downgrades_and_upgrades_again(empty_database_url, tmp_p
         assert "metadata" not in columns
         db.session.remove()
         db.engine.dispose()
+
+
+def test_upgrading_a_filled_database_keeps_every_chat_and_message(empty_database_url, tmp_path):
+    # SQLite batch migrations rebuild chat_sessions: with foreign keys on, dropping the old
+    # table used to cascade-delete every message of every chat.
+    app = _app(empty_database_url, tmp_path)
+    now = "2026-01-01 00:00:00"
+    with app.app_context():
+        upgrade(revision=BEFORE_NAME_KEYS)
+        chat_ids = [f"{n:032x}" for n in range(1, 4)]
+        if db.engine.dialect.name == "postgresql":
+            chat_ids = [f"{c[:8]}-{c[8:12]}-{c[12:16]}-{c[16:20]}-{c[20:]}" for c in chat_ids]
+        _insert(
+            "chat_sessions",
+            [
+                {
+                    "id": c,
+                    "title": f"chat {i}",
+                    "created_at": now,
+                    "updated_at": now,
+                    "metadata": "{}",
+                }
+                for i, c in enumerate(chat_ids)
+            ],
+        )
+        _insert(
+            "chat_messages",
+            [
+                {
+                    "session_id": c,
+                    "role": role,
+                    "content": f"{role} {i}",
+                    "status": "complete",
+                    "timestamp": now,
+                    "stop_requested": False,
+                    "metadata": "{}",
+                    "token_usage": '{"prompt": 3, "completion": 5, "estimated": false}'
+                    if role == "assistant"
+                    else None,
+                }
+                for i, c in enumerate(chat_ids)
+                for role in ("user", "assistant")
+            ],
+        )
+        upgrade()
+        assert db.session.scalar(sa.text("SELECT count(*) FROM chat_sessions")) == 3
+        assert db.session.scalar(sa.text("SELECT count(*) FROM chat_messages")) == 6
+        answers = db.session.execute(
+            sa.text(
+                "SELECT prompt_tokens, completion_tokens FROM chat_messages "
+                "WHERE role = 'assistant' ORDER BY id"
+            )
+        ).all()
+        assert [tuple(r) for r in answers] == [(3, 5)] * 3
+        db.session.remove()
+        db.engine.dispose()
