@@ -206,6 +206,13 @@ def test_a_bad_record_stops_the_import_and_nothing_is_kept(app_ctx, sample_bytes
         (b'{"history": {}}', "not a Calango export"),
         (b'{"format": "calango-export", "chats": [{"title": "\xe9t\xe9"}]}', "not UTF-8"),
         (b'{"format": "calango-export"} trailing', "not valid JSON"),
+        (
+            b'{"format": "calango-export", "chats": [{"metadata": '
+            + b'{"a": ' * 300_000
+            + b"1"
+            + b"}" * 300_000,
+            "nested more than 64 levels deep",
+        ),
     ],
 )
 def test_files_that_are_not_exports_are_refused(app_ctx, raw, expected):
