@@ -255,3 +255,20 @@ def test_unknown_or_malformed_settings_are_skipped(app_ctx):
     assert len(summary.skipped) == 5
     assert "Setting secret_flag: not one Calango uses." in summary.skipped
     assert db.session.get(Setting, "secret_flag") is None
+
+
+def test_export_pages_through_chats_and_messages_in_batches(app_ctx, sample_bytes, monkeypatch):
+    from calango.services.exports import records
+
+    _varied_database(sample_bytes)
+    # Two chats share a creation time: the keyset must page by (created_at, id).
+    twin = ChatSession(title="Twin", created_at=T0, updated_at=T0)
+    db.session.add(twin)
+    db.session.commit()
+    whole = json.loads("".join(export_all()))
+    monkeypatch.setattr(records, "BATCH", 2)
+    paged = json.loads("".join(export_all()))
+    assert len(paged["chats"]) == 9
+    assert [c["id"] for c in paged["chats"]] == [c["id"] for c in whole["chats"]]
+    assert len({c["id"] for c in paged["chats"]}) == 9
+    assert paged["chats"] == whole["chats"]
