@@ -1,7 +1,8 @@
-"""Peak memory of the ChatGPT import: a generated conversations.json of ``--mb`` megabytes
-imported by ``flask calango import-chatgpt`` in a child process, its peak RSS read from the
-kernel (``ru_maxrss`` of the child). For comparison, the peak RSS of ``json.load`` on the same
-file (what a non-streaming importer would need at least).
+"""Peak memory of the ChatGPT import, then of the full export: a generated conversations.json
+of ``--mb`` megabytes imported by ``flask calango import-chatgpt`` in a child process, then
+``flask calango export-all``, each child's peak RSS read from the kernel (``ru_maxrss``).
+For comparison, the peak RSS of ``json.load`` on the same file (what a non-streaming importer
+would need at least).
 
     .venv/bin/python -m bench.import_memory --mb 200
     .venv/bin/python -m bench.import_memory --mb 20 --db postgresql
@@ -102,6 +103,18 @@ def main() -> int:
                 f"import-chatgpt: peak RSS {rss:.0f} MB (+{rss - base_rss:.0f} MB), "
                 f"{seconds:.1f} s, exit {code}"
             )
+            # Then everything back out: the full export is streamed too.
+            out = home / "export.json"
+            export_rss, export_seconds, export_code = child_peak_rss(
+                [*flask, "calango", "export-all", str(out)], env
+            )
+            print(
+                f"export-all: {out.stat().st_size / 1024 / 1024:.0f} MB written, peak RSS "
+                f"{export_rss:.0f} MB (+{export_rss - base_rss:.0f} MB), {export_seconds:.1f} s, "
+                f"exit {export_code}"
+            )
+            code = code or export_code
+            rss = max(rss, export_rss)
             if not options.skip_json_load:
                 load = [PYTHON, "-c", f"import json; json.load(open({str(export)!r}))"]
                 load_rss, load_seconds, _ = child_peak_rss(load, env)

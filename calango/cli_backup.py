@@ -99,7 +99,7 @@ def restore_command(file: Path) -> None:
 def transfer_command(target_url: str, target_key: str | None) -> None:
     """Copy everything from this desktop (SQLite) database into an empty, migrated PostgreSQL
     database: ids and timestamps kept, API keys re-encrypted for the target, counts and cost
-    sums verified. A target that holds chats or providers is refused."""
+    sums verified. A target that holds chats, providers or personas of its own is refused."""
     from flask_babel import force_locale
 
     from calango.services.backups.transfer import TransferError, transfer

@@ -131,7 +131,7 @@ def test_transfer_refuses_a_non_empty_target(desktop_app, pg_target):
     with desktop_app.app_context():
         transfer(url, key)
         before = _snapshot_of(server)
-        with pytest.raises(TransferError, match="already holds chats or providers"):
+        with pytest.raises(TransferError, match="already holds chats, providers or personas"):
             transfer(url, key)
         db.session.remove()
     assert _snapshot_of(server) == before
@@ -161,3 +161,20 @@ def test_transfer_bad_arguments(desktop_app, url, key, message):
     )
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_transfer_refuses_a_target_with_personas_of_its_own(desktop_app, pg_target):
+    url, server = pg_target
+    with server.app_context():
+        from calango.models import Persona
+
+        db.session.add(Persona(name="Server persona", prompt="Mine."))
+        db.session.commit()
+        db.session.remove()
+    with desktop_app.app_context():
+        with pytest.raises(TransferError, match="personas of its own"):
+            transfer(url, server.config["ENCRYPTION_KEY"])
+        db.session.remove()
+    with server.app_context():
+        assert counts()["personas"] == 3 and counts()["chats"] == 0
+        db.session.remove()

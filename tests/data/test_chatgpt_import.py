@@ -154,6 +154,7 @@ def test_messy_conversations_are_skipped_or_repaired(app_ctx, tmp_path):
             False,
         ),
         (b'["\xff\xfe"]', "not UTF-8", True),
+        (b"[" * 300_000 + b"]" * 300_000, "nested more than 64 levels deep", True),
     ],
 )
 def test_bad_files_are_refused_and_nothing_is_written(

@@ -204,6 +204,13 @@ def test_a_bad_record_stops_the_import_and_nothing_is_kept(app_ctx, sample_bytes
         (b'{"history": {}}', "not a Calango export"),
         (b'{"format": "calango-export", "chats": [{"title": "\xe9t\xe9"}]}', "not UTF-8"),
         (b'{"format": "calango-export"} trailing', "not valid JSON"),
+        (
+            b'{"format": "calango-export", "chats": [{"metadata": '
+            + b'{"a": ' * 300_000
+            + b"1"
+            + b"}" * 300_000,
+            "nested more than 64 levels deep",
+        ),
     ],
 )
 def test_files_that_are_not_exports_are_refused(app_ctx, raw, expected):
@@ -246,3 +253,20 @@ def test_unknown_or_malformed_settings_are_skipped(app_ctx):
     assert len(summary.skipped) == 5
     assert "Setting secret_flag: not one Calango uses." in summary.skipped
     assert db.session.get(Setting, "secret_flag") is None
+
+
+def test_export_pages_through_chats_and_messages_in_batches(app_ctx, sample_bytes, monkeypatch):
+    from calango.services.exports import records
+
+    _varied_database(sample_bytes)
+    # Two chats share a creation time: the keyset must page by (created_at, id).
+    twin = ChatSession(title="Twin", created_at=T0, updated_at=T0)
+    db.session.add(twin)
+    db.session.commit()
+    whole = json.loads("".join(export_all()))
+    monkeypatch.setattr(records, "BATCH", 2)
+    paged = json.loads("".join(export_all()))
+    assert len(paged["chats"]) == 9
+    assert [c["id"] for c in paged["chats"]] == [c["id"] for c in whole["chats"]]
+    assert len({c["id"] for c in paged["chats"]}) == 9
+    assert paged["chats"] == whole["chats"]

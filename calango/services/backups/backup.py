@@ -71,8 +71,9 @@ def _require_empty() -> None:
         if not is_empty(connection):
             raise RestoreError(
                 _(
-                    "This database already holds chats or providers. Restore into an empty one "
-                    "(a new CALANGO_HOME, or a new DATABASE_URL after flask db upgrade)."
+                    "This database already holds chats, providers or personas of its own. "
+                    "Restore into an empty one (a new CALANGO_HOME, or a new DATABASE_URL after "
+                    "flask db upgrade)."
                 )
             )
 

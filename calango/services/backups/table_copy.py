@@ -12,13 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Connection, Table, delete, func, insert, select, text
+from sqlalchemy import Connection, Table, delete, func, insert, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting
 
 BATCH = 1000
+# What `flask db upgrade` seeds (migrations/versions/*_initial_schema.py).
+SEEDED_PERSONAS = ("Calango (Default)", "Python Expert")
 RowHook = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -57,11 +59,15 @@ def check_compatible(source: Connection, target: Connection) -> None:
 
 
 def is_empty(connection: Connection) -> bool:
-    """No chats, messages or providers (the seeded personas do not count)."""
+    """No chats, messages or providers, and no personas but the migrations' untouched seeds."""
     for model in (ChatSession, ChatMessage, Provider):
         if connection.execute(select(func.count()).select_from(model.__table__)).scalar():
             return False
-    return True
+    personas = Persona.__table__.c
+    own = select(func.count()).where(
+        or_(personas.name.not_in(SEEDED_PERSONAS), personas.updated_at != personas.created_at)
+    )
+    return not connection.execute(own).scalar()
 
 
 def totals(connection: Connection) -> dict[str, Any]:

@@ -91,8 +91,8 @@ def transfer(
             if not is_empty(target):
                 raise TransferError(
                     _(
-                        "%(url)s already holds chats or providers; transfer only goes into an "
-                        "empty database.",
+                        "%(url)s already holds chats, providers or personas of its own; "
+                        "transfer only goes into an empty database.",
                         url=shown,
                     )
                 )

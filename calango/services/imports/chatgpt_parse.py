@@ -19,7 +19,7 @@ import ijson
 from flask_babel import gettext as _
 
 from calango.services.imports import ImportFileError
-from calango.services.imports.json_stream import JSON_ERRORS, json_error
+from calango.services.imports.json_stream import JSON_ERRORS, json_error, parse_events
 
 MEMBER = "conversations.json"
 MAX_DEPTH = 100_000
@@ -169,7 +169,7 @@ def conversation(item: Any, index: int) -> Conversation | str:
 def conversations(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
     """``(index, raw conversation)`` for each item of the top-level list, streamed."""
     try:
-        events = ijson.parse(stream, use_float=True)
+        events = parse_events(stream)
         _prefix, event, _value = next(events, ("", "", None))
         if event != "start_array":
             raise ImportFileError(

@@ -3,7 +3,7 @@ parser errors into clear messages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import ijson
@@ -30,9 +30,36 @@ class CountingReader:
         return chunk
 
 
-def parse_events(stream: Any) -> Any:
-    """``ijson.parse`` with floats (not Decimals), so values can go into JSON columns."""
-    return ijson.parse(stream, use_float=True)
+MAX_DEPTH = 64
+NAMED_DEPTH = 6
+DEEP = "\x00deep"  # the prefix of events nested deeper than any place the importers look at
+
+
+def parse_events(stream: Any, max_depth: int = MAX_DEPTH) -> Iterator[tuple[str, str, Any]]:
+    """``ijson.parse``'s ``(prefix, event, value)`` events, with floats (not Decimals, so values
+    can go into JSON columns) and a nesting limit.
+
+    ijson's own prefixes grow with the depth, which makes a hostile file of a few hundred kB
+    of ``[[[[...`` cost minutes and gigabytes; here a file nested deeper than ``max_depth`` is
+    refused, and events deeper than the importers look get the prefix :data:`DEEP`.
+    """
+    path: list[str] = []
+    for event, value in ijson.basic_parse(stream, use_float=True):
+        if event == "map_key":
+            prefix = ".".join(path[:-1]) if len(path) <= NAMED_DEPTH else DEEP
+            path[-1] = value
+            yield prefix, event, value
+            continue
+        if event in ("end_map", "end_array"):
+            path.pop()
+        prefix = ".".join(path) if len(path) <= NAMED_DEPTH else DEEP
+        if event in ("start_map", "start_array"):
+            if len(path) >= max_depth:
+                raise ImportFileError(
+                    _("The file is nested more than %(depth)d levels deep.", depth=max_depth)
+                )
+            path.append("item" if event == "start_array" else "")
+        yield prefix, event, value
 
 
 def json_error(exc: Exception) -> ImportFileError:
