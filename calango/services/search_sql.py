@@ -79,12 +79,14 @@ class SQLiteSearch:
 
     @staticmethod
     def match(terms: list[Term]) -> str:
+        """The FTS5 query: every term a quoted string or phrase, all required."""
         # Every term is quoted: FTS5 reads it as a string (or phrase), never as syntax.
         return " ".join('"' + " ".join(t.words) + '"' for t in terms)
 
     def messages(
         self, db: Session, terms: list[Term], filters: Filters, limit: int, offset: int
     ) -> list[int]:
+        """Ids of the matching messages, best first (a page of them)."""
         where, params = _filter_sql(filters, "m")
         join = " JOIN chat_messages m ON m.id = search_messages.rowid" if where else ""
         sql = f"""
@@ -99,6 +101,7 @@ class SQLiteSearch:
         return [row[0] for row in db.execute(_typed(sql, params), params)]
 
     def snippets(self, db: Session, terms: list[Term], ids: list[int]) -> dict[int, str]:
+        """A short excerpt of each message with the matches between MARK_OPEN/MARK_CLOSE."""
         if not ids:
             return {}
         sql = text(
@@ -132,6 +135,7 @@ class PostgreSQLSearch:
     CONFIG = "calango_search"
 
     def query_sql(self, terms: list[Term], params: dict[str, Any]) -> str:
+        """The tsquery expression (all terms required); binds each term into ``params``."""
         # phraseto_tsquery parses a bound value: no tsquery syntax from the user survives.
         parts = []
         for i, term in enumerate(terms):
@@ -142,6 +146,7 @@ class PostgreSQLSearch:
     def messages(
         self, db: Session, terms: list[Term], filters: Filters, limit: int, offset: int
     ) -> list[int]:
+        """Ids of the matching messages, best first (a page of them)."""
         where, params = _filter_sql(filters, "m")
         query = self.query_sql(terms, params)
         # The tsquery is written inline (never in a CTE): phraseto_tsquery(regconfig, text) is
@@ -161,6 +166,7 @@ class PostgreSQLSearch:
         return [row[0] for row in db.execute(_typed(sql, params), params)]
 
     def snippets(self, db: Session, terms: list[Term], ids: list[int]) -> dict[int, str]:
+        """A short excerpt of each message with the matches between MARK_OPEN/MARK_CLOSE."""
         if not ids:
             return {}
         params: dict[str, Any] = {}
@@ -179,6 +185,7 @@ class PostgreSQLSearch:
     def titles(
         self, db: Session, terms: list[Term], filters: Filters, limit: int
     ) -> list[tuple[str, str]]:
+        """(chat id as text, marked title), best first."""
         where, params = _filter_sql(Filters(persona=filters.persona), "s")
         query = self.query_sql(terms, params)
         options = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, HighlightAll=true"
