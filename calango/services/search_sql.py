@@ -7,7 +7,8 @@ never formatted into the SQL; the filter clauses are fixed strings.
 Ranking is bounded: a common word can match most of a million messages, and ranking all of
 them costs hundreds of milliseconds on either database. Both rank the ``CANDIDATES`` most
 recent matches (after filters) and return the best of those, so the cost depends on the
-page, not on the size of the history; rare words rank every match.
+page, not on the size of the history; rare words rank every match. PostgreSQL looks for a
+phrase among the newest ``RECENT_WINDOW`` messages first (see ``_recent_phrase_hits``).
 """
 
 from __future__ import annotations
