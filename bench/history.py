@@ -60,6 +60,7 @@ def queries(words: list[str]) -> list[tuple[str, str]]:
 
 
 def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
@@ -127,11 +128,13 @@ class Meter:
 
 
 def report(ok: bool, name: str, samples: Samples, goal: str = "") -> bool:
+    """Print one figure against its goal; returns ``ok``."""
     print(f"{'OK  ' if ok else 'MISS'} {name:<30} {samples.line()}   {goal}")
     return ok
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build (or reuse) the database and measure; exit status 1 when a goal is missed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="sqlite")
     parser.add_argument("--messages", type=int, default=1_000_000)
@@ -171,6 +174,7 @@ def load(db_name: str, p: Plan) -> None:
     """Migrate, add a provider (as anyone with this much history has: no first-run offers),
     and bulk-load the synthetic history."""
     from flask_migrate import upgrade
+    from sqlalchemy import inspect
 
     from calango.extensions import db
     from calango.models import Provider
@@ -183,10 +187,11 @@ def load(db_name: str, p: Plan) -> None:
     db.session.add(provider)
     db.session.commit()
     started = time.perf_counter()
+    meta = "metadata" in {c["name"] for c in inspect(db.engine).get_columns("chat_messages")}
     raw = db.engine.raw_connection()
     try:
         loader = load_sqlite if db_name == "sqlite" else load_postgresql
-        loader(raw.driver_connection, p)
+        loader(raw.driver_connection, p, meta)
     finally:
         raw.close()
     print(f"generated and loaded in {time.perf_counter() - started:,.0f} s "
@@ -194,6 +199,7 @@ def load(db_name: str, p: Plan) -> None:
 
 
 def run(args: argparse.Namespace, url: str, tmp: Path, fresh: bool) -> int:
+    """Load (when ``fresh``) and measure every figure; 0 when all goals are met."""
     from calango import create_app
     from calango.extensions import db
     from calango.models import ChatMessage, ChatSession

@@ -123,21 +123,23 @@ def _naive(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
-def load_sqlite(connection: Any, p: Plan, batch: int = 50_000) -> None:
-    """executemany in transactions of ``batch`` messages (the triggers index every row)."""
+def load_sqlite(connection: Any, p: Plan, meta: bool, batch: int = 50_000) -> None:
+    """executemany in transactions of ``batch`` messages (the triggers index every row).
+    ``meta``: the tables still have their ``metadata`` JSON column (filled with ``{}``)."""
     cursor = connection.cursor()
     chats: list[tuple[Any, ...]] = []
     messages: list[tuple[Any, ...]] = []
+    extra, empty = (", metadata", ", '{}'") if meta else ("", "")
 
     def flush() -> None:
         cursor.executemany(
-            "INSERT INTO chat_sessions (id, title, persona, created_at, updated_at, metadata)"
-            " VALUES (?, ?, ?, ?, ?, '{}')",
+            f"INSERT INTO chat_sessions (id, title, persona, created_at, updated_at{extra})"
+            f" VALUES (?, ?, ?, ?, ?{empty})",
             chats,
         )
         cursor.executemany(
             "INSERT INTO chat_messages (session_id, role, content, status, timestamp, model,"
-            " persona, stop_requested, metadata) VALUES (?, ?, ?, 'complete', ?, ?, ?, 0, '{}')",
+            f" persona, stop_requested{extra}) VALUES (?, ?, ?, 'complete', ?, ?, ?, 0{empty})",
             messages,
         )
         connection.commit()
@@ -160,22 +162,23 @@ def _copy(cursor: Any, table: str, columns: str, lines: list[str]) -> None:
     cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
 
 
-def load_postgresql(connection: Any, p: Plan, batch: int = 50_000) -> None:
-    """COPY in transactions of ``batch`` messages; the GIN index is built after the load."""
+def load_postgresql(connection: Any, p: Plan, meta: bool, batch: int = 50_000) -> None:
+    """COPY in transactions of ``batch`` messages; the GIN index is built after the load.
+    ``meta``: the tables still have their ``metadata`` JSON column (filled with ``{}``)."""
     cursor = connection.cursor()
     cursor.execute("DROP INDEX IF EXISTS ix_chat_messages_search_vector")
     connection.commit()
     chats: list[str] = []
     messages: list[str] = []
+    extra, empty = (", metadata", "\t{}") if meta else ("", "")
 
     def flush() -> None:
-        _copy(cursor, "chat_sessions", "id, title, persona, created_at, updated_at, metadata",
+        _copy(cursor, "chat_sessions", f"id, title, persona, created_at, updated_at{extra}",
               chats)  # fmt: skip
         _copy(
             cursor,
             "chat_messages",
-            "session_id, role, content, status, timestamp, model, persona, stop_requested,"
-            " metadata",
+            f"session_id, role, content, status, timestamp, model, persona, stop_requested{extra}",
             messages,
         )
         connection.commit()
@@ -185,11 +188,11 @@ def load_postgresql(connection: Any, p: Plan, batch: int = 50_000) -> None:
     for chat, rows_ in rows(p):
         chats.append(
             f"{chat['id']}\t{chat['title']}\t{chat['persona']}\t{_naive(chat['created'])}\t"
-            f"{_naive(chat['updated'])}\t{{}}\n"
+            f"{_naive(chat['updated'])}{empty}\n"
         )
         messages.extend(
             f"{m[0]}\t{m[1]}\t{m[2]}\tcomplete\t{_naive(m[3])}\t{m[4] or chr(92) + 'N'}\t"
-            f"{m[5]}\tfalse\t{{}}\n"
+            f"{m[5]}\tfalse{empty}\n"
             for m in rows_
         )
         if len(messages) >= batch:

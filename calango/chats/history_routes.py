@@ -51,11 +51,13 @@ def search() -> str:
 
 @bp.post("/<uuid:chat_id>/pin")
 def pin(chat_id: uuid.UUID) -> BaseResponse:
+    """Pin a chat to the top of the sidebar (POST form with CSRF), then go back."""
     return _set_pinned(chat_id, True)
 
 
 @bp.post("/<uuid:chat_id>/unpin")
 def unpin(chat_id: uuid.UUID) -> BaseResponse:
+    """Unpin a chat, then go back."""
     return _set_pinned(chat_id, False)
 
 

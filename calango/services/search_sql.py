@@ -7,7 +7,8 @@ never formatted into the SQL; the filter clauses are fixed strings.
 Ranking is bounded: a common word can match most of a million messages, and ranking all of
 them costs hundreds of milliseconds on either database. Both rank the ``CANDIDATES`` most
 recent matches (after filters) and return the best of those, so the cost depends on the
-page, not on the size of the history; rare words rank every match.
+page, not on the size of the history; rare words rank every match. PostgreSQL looks for a
+phrase among the newest ``RECENT_WINDOW`` messages first (see ``_recent_phrase_hits``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Session
 from calango.models.types import UTCDateTime
 
 CANDIDATES = 2000  # most recent matches ranked per query
+RECENT_WINDOW = 20_000  # PostgreSQL phrases: newest messages looked through first
+ENOUGH_RECENT = 200  # ...and how many matches there make the search stop there (10 pages)
 # Private-use characters mark the matches in snippets. Whatever the text holds, the page
 # escapes every character and only then turns marked spans into <mark>.
 MARK_OPEN = "\ue000"
@@ -79,12 +82,14 @@ class SQLiteSearch:
 
     @staticmethod
     def match(terms: list[Term]) -> str:
+        """The FTS5 query: every term a quoted string or phrase, all required."""
         # Every term is quoted: FTS5 reads it as a string (or phrase), never as syntax.
         return " ".join('"' + " ".join(t.words) + '"' for t in terms)
 
     def messages(
         self, db: Session, terms: list[Term], filters: Filters, limit: int, offset: int
     ) -> list[int]:
+        """Ids of the matching messages, best first (a page of them)."""
         where, params = _filter_sql(filters, "m")
         join = " JOIN chat_messages m ON m.id = search_messages.rowid" if where else ""
         sql = f"""
@@ -99,6 +104,7 @@ class SQLiteSearch:
         return [row[0] for row in db.execute(_typed(sql, params), params)]
 
     def snippets(self, db: Session, terms: list[Term], ids: list[int]) -> dict[int, str]:
+        """A short excerpt of each message with the matches between MARK_OPEN/MARK_CLOSE."""
         if not ids:
             return {}
         sql = text(
@@ -132,6 +138,7 @@ class PostgreSQLSearch:
     CONFIG = "calango_search"
 
     def query_sql(self, terms: list[Term], params: dict[str, Any]) -> str:
+        """The tsquery expression (all terms required); binds each term into ``params``."""
         # phraseto_tsquery parses a bound value: no tsquery syntax from the user survives.
         parts = []
         for i, term in enumerate(terms):
@@ -142,17 +149,25 @@ class PostgreSQLSearch:
     def messages(
         self, db: Session, terms: list[Term], filters: Filters, limit: int, offset: int
     ) -> list[int]:
+        """Ids of the matching messages, best first (a page of them)."""
+        if any(len(term.words) > 1 for term in terms):
+            found = self._recent_phrase_hits(db, terms, filters, limit, offset)
+            if found is not None:
+                return found
         where, params = _filter_sql(filters, "m")
         query = self.query_sql(terms, params)
         # The tsquery is written inline (never in a CTE): phraseto_tsquery(regconfig, text) is
         # immutable, so the planner folds it to a constant and estimates how common the words
         # are. A common word then walks the primary key newest-first and stops after
-        # CANDIDATES matches; a rare one reads the GIN index.
+        # CANDIDATES matches; a rare one reads the GIN index. A phrase that got here is rare
+        # among the recent messages: "+ 0" keeps the planner off that walk (it would read
+        # every row), so it reads the index and checks the rows holding all the words.
+        order = "m.id + 0" if any(len(term.words) > 1 for term in terms) else "m.id"
         sql = f"""
             SELECT hits.id FROM (
                 SELECT m.id, m.search_vector FROM chat_messages m
                 WHERE m.search_vector @@ ({query}){where}
-                ORDER BY m.id DESC LIMIT :candidates
+                ORDER BY {order} DESC LIMIT :candidates
             ) AS hits
             ORDER BY ts_rank(hits.search_vector, ({query})) DESC, hits.id DESC
             LIMIT :limit OFFSET :offset
@@ -160,7 +175,37 @@ class PostgreSQLSearch:
         params.update(candidates=CANDIDATES, limit=limit, offset=offset)
         return [row[0] for row in db.execute(_typed(sql, params), params)]
 
+    def _recent_phrase_hits(
+        self, db: Session, terms: list[Term], filters: Filters, limit: int, offset: int
+    ) -> list[int] | None:
+        """Phrases: the GIN index has no word positions, so a phrase of common words costs a
+        check of every row holding them all. First look among the newest
+        ``RECENT_WINDOW`` messages (a bounded walk); when at least ``ENOUGH_RECENT`` match
+        there, those are the candidates. None: too few, search everything."""
+        where, params = _filter_sql(filters, "r")
+        query = self.query_sql(terms, params)
+        sql = f"""
+            SELECT hits.id, count(*) OVER () FROM (
+                SELECT r.id, r.search_vector FROM (
+                    SELECT id, search_vector, persona, model, "timestamp" FROM chat_messages
+                    ORDER BY id DESC LIMIT :window
+                ) AS r
+                WHERE r.search_vector @@ ({query}){where}
+                ORDER BY r.id DESC LIMIT :candidates
+            ) AS hits
+            ORDER BY ts_rank(hits.search_vector, ({query})) DESC, hits.id DESC
+            LIMIT :limit OFFSET :offset
+        """
+        params.update(window=RECENT_WINDOW, candidates=CANDIDATES, limit=limit, offset=offset)
+        rows = db.execute(_typed(sql, params), params).all()
+        # Every page of a search takes the same path: with ENOUGH_RECENT recent matches, any
+        # page up to the last one (offset < ENOUGH_RECENT) has rows.
+        if not rows or rows[0][1] < ENOUGH_RECENT:
+            return None
+        return [row[0] for row in rows]
+
     def snippets(self, db: Session, terms: list[Term], ids: list[int]) -> dict[int, str]:
+        """A short excerpt of each message with the matches between MARK_OPEN/MARK_CLOSE."""
         if not ids:
             return {}
         params: dict[str, Any] = {}
@@ -179,6 +224,7 @@ class PostgreSQLSearch:
     def titles(
         self, db: Session, terms: list[Term], filters: Filters, limit: int
     ) -> list[tuple[str, str]]:
+        """(chat id as text, marked title), best first."""
         where, params = _filter_sql(Filters(persona=filters.persona), "s")
         query = self.query_sql(terms, params)
         options = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, HighlightAll=true"

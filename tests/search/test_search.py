@@ -165,3 +165,22 @@ def test_parse_query_keeps_only_words_and_phrases() -> None:
         ("open",),
     ]
     assert search_service.parse_query("\x00 * - ()").terms == []
+
+
+def test_a_frequent_phrase_pages_through_ten_pages_without_duplicates(
+    app: Flask, add_chat: AddChat
+) -> None:
+    # Enough recent matches that PostgreSQL answers from its newest-messages window.
+    add_chat("Foxes", [f"the red fox number {i}" for i in range(230)] + ["fox red, not a phrase"])
+    seen: list[int] = []
+    for page in range(1, 11):
+        results = found(app, '"red fox"', page=page)
+        assert len(results.messages) == 20
+        assert results.has_more == (page < 10)
+        seen += [hit.message_id for hit in results.messages]
+    assert len(set(seen)) == 200
+    for hit in results.messages:  # the phrase is marked (as one span or word by word)
+        assert {w for text, marked in hit.snippet if marked for w in text.split()} == {
+            "red",
+            "fox",
+        }
