@@ -59,9 +59,14 @@ class FilterForm(FlaskForm):
     )  # fmt: skip
     kind = SelectField(_l("Kind of call"), default="")
 
-    def __init__(self, options: dict[str, list[str]], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind.choices = [("", _l("All kinds")), *kind_labels().items()]
+        self.offer({})
+
+    def offer(self, options: dict[str, list[str]]) -> None:
+        """The choices of the provider, model and persona lists (the chosen value stays
+        offered even when it no longer appears, e.g. from a bookmark)."""
         for name, everything in (
             ("provider", _l("All providers")),
             ("model", _l("All models")),
@@ -69,9 +74,9 @@ class FilterForm(FlaskForm):
         ):
             field = getattr(self, name)
             values = list(options.get(name, []))
-            chosen = (field.data or "").strip() if isinstance(field.data, str) else ""
+            chosen = field.data.strip() if isinstance(field.data, str) else ""
             if chosen and chosen not in values:
-                values.append(chosen)  # a bookmarked value that no longer appears
+                values.append(chosen)
             field.choices = [("", everything), *((v, v) for v in values)]
 
     def validate_start(self, field: DateField) -> None:

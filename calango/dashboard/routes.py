@@ -14,12 +14,10 @@ from calango.services import dashboard as service
 from calango.services.local_time import user_zone
 
 
-def _filters(
-    options: dict[str, list[str]] | None = None,
-) -> tuple[FilterForm, service.DashboardFilters]:
+def _filters() -> tuple[FilterForm, service.DashboardFilters]:
     """The form bound to the query string, and the filters it stands for. Invalid values
     are shown as errors on the form and ignored: the page then shows the defaults."""
-    form = FilterForm(options or {}, formdata=request.args, meta={"csrf": False})
+    form = FilterForm(formdata=request.args, meta={"csrf": False})
     valid = form.validate() if request.args else True
     if not valid:
         return form, service.DashboardFilters()
@@ -46,9 +44,9 @@ def _dashboard_links() -> dict[str, object]:
 
 @bp.get("/")
 def index() -> str:
-    _form, filters = _filters()
+    form, filters = _filters()
     view = service.overview(filters)
-    form, _unused = _filters(service.filter_options(view.facts))
+    form.offer(service.filter_options(view.facts))
     charts = build_charts(view)
     return render_template(
         "dashboard/index.html",
@@ -62,7 +60,8 @@ def index() -> str:
 
 @bp.get("/log")
 def log() -> str:
-    form, filters = _filters(service.filter_options([]))
+    form, filters = _filters()
+    form.offer(service.filter_options([]))
     _period, call_filter = filters.resolve()
     cursor = call_log_view.Cursor.decode(request.args.get("before"))
     page = call_log_view.log_page(call_filter, cursor)

@@ -84,17 +84,9 @@ def _answers(f: CallFilter) -> Select[Any]:
         m.ttft_ms.label("ttft_ms"),
         m.total_ms.label("total_ms"),
     ).where(m.role == "assistant", m.status != MessageStatus.STREAMING)
-    if f.start is not None:
-        query = query.where(m.timestamp >= f.start)
-    if f.end is not None:
-        query = query.where(m.timestamp < f.end)
-    if f.provider:
-        query = query.where(m.provider == f.provider)
-    if f.model:
-        query = query.where(m.model == f.model)
     if f.persona:
         query = query.where(m.persona == f.persona)
-    return query
+    return _narrowed(query, m, f)
 
 
 def _other_calls(f: CallFilter) -> Select[Any]:
@@ -118,14 +110,19 @@ def _other_calls(f: CallFilter) -> Select[Any]:
     )
     if f.kind:
         query = query.where(c.kind == f.kind)
+    return _narrowed(query, c, f)
+
+
+def _narrowed(query: Select[Any], table: Any, f: CallFilter) -> Select[Any]:
+    """``query`` limited to ``f``'s time range, provider and model (columns both tables have)."""
     if f.start is not None:
-        query = query.where(c.timestamp >= f.start)
+        query = query.where(table.timestamp >= f.start)
     if f.end is not None:
-        query = query.where(c.timestamp < f.end)
+        query = query.where(table.timestamp < f.end)
     if f.provider:
-        query = query.where(c.provider == f.provider)
+        query = query.where(table.provider == f.provider)
     if f.model:
-        query = query.where(c.model == f.model)
+        query = query.where(table.model == f.model)
     return query
 
 

@@ -161,21 +161,19 @@ def test_a_chat_answer_writes_the_dashboard_columns(
     from calango.services.generation import wait_for_generations
 
     _provider(app, fake)
-    client.post(
-        "/chats/messages",
-        data={"csrf_token": csrf, "content": "hi", "provider": "Fake", "model": "m",
-              "persona": "Calango (Default)"},
-        headers={"Accept": "application/json"},
-    )  # fmt: skip
-    wait_for_generations(app, timeout=20)
+
+    def send(text: str) -> None:
+        client.post(
+            "/chats/messages",
+            data={"csrf_token": csrf, "content": text, "provider": "Fake", "model": "m",
+                  "persona": "Calango (Default)"},
+            headers={"Accept": "application/json"},
+        )  # fmt: skip
+        wait_for_generations(app, timeout=20)
+
+    send("hi")
     fake.script(status=401)
-    client.post(
-        "/chats/messages",
-        data={"csrf_token": csrf, "content": "again", "provider": "Fake", "model": "m",
-              "persona": "Calango (Default)"},
-        headers={"Accept": "application/json"},
-    )  # fmt: skip
-    wait_for_generations(app, timeout=20)
+    send("again")
     with app.app_context():
         answers = db.session.scalars(
             select(ChatMessage).where(ChatMessage.role == "assistant").order_by(ChatMessage.id)

@@ -114,3 +114,15 @@ def test_named_periods_and_their_previous_period() -> None:
     assert week.previous().last == date(2026, 2, 21)
     assert week.start == utc(2026, 2, 22, 3) and week.end - week.start == timedelta(days=7)
     assert resolve_period("all", zone).previous() is None
+
+
+def test_the_time_zone_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from config import BaseConfig, ConfigError
+
+    monkeypatch.setenv("CALANGO_TIMEZONE", "America/Sao_Paulo")
+    assert BaseConfig().BABEL_DEFAULT_TIMEZONE == "America/Sao_Paulo"
+    monkeypatch.setenv("CALANGO_TIMEZONE", "Mars/Olympus_Mons")
+    with pytest.raises(ConfigError, match="CALANGO_TIMEZONE"):
+        BaseConfig()
+    monkeypatch.delenv("CALANGO_TIMEZONE")
+    assert BaseConfig().BABEL_DEFAULT_TIMEZONE == "UTC"
