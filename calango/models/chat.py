@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -43,6 +44,23 @@ class MessageStatus:
 
 # The roles a message may have (imports check them).
 ROLES = ("user", "assistant", "system")
+
+
+def usage_columns(usage: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``token_usage`` counts as the plain columns the dashboard sums (numbers only)."""
+
+    def count(key: str) -> int | None:
+        value = usage.get(key) if isinstance(usage, Mapping) else None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            return None
+        return round(value) if abs(value) < 2**31 else None
+
+    estimated = usage.get("estimated") if isinstance(usage, Mapping) else None
+    return {
+        "prompt_tokens": count("prompt"),
+        "completion_tokens": count("completion"),
+        "tokens_estimated": estimated if isinstance(estimated, bool) else None,
+    }
 
 
 class ChatSession(db.Model):

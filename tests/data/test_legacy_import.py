@@ -60,6 +60,23 @@ def test_sample_file_becomes_chats_with_every_exchange(app_ctx, sample_bytes):
     ]
 
 
+def test_imported_answers_count_in_a_cuca(app_ctx, client, sample_bytes):
+    # Usage in either of the original's shapes lands in the columns the dashboard sums, and
+    # an "Error:" reply counts as an error there.
+    import_legacy(sample_bytes)
+    answers = db.session.scalars(select(ChatMessage).where(ChatMessage.role == "assistant")).all()
+    for answer in answers:
+        usage = answer.token_usage or {}
+        assert answer.prompt_tokens == usage.get("prompt")
+        assert answer.completion_tokens == usage.get("completion")
+    assert sum(a.prompt_tokens or 0 for a in answers) > 0
+    assert [a.error_class for a in answers if a.status == "error"] == ["unknown"]
+    db.session.remove()
+    page = client.get("/cuca/?period=all").get_data(as_text=True)
+    total_in = sum(a.prompt_tokens or 0 for a in answers)
+    assert f"{total_in:,}" in page
+
+
 def test_sample_providers_keys_encrypted_theme_and_personas(app_ctx, sample_bytes):
     import_legacy(sample_bytes)
     providers = {p.name: p for p in db.session.scalars(Provider.select_all())}

@@ -35,6 +35,7 @@ MESSAGE_FIELDS = (
     "ttft_ms",
     "total_ms",
     "error",
+    "error_class",
     "import_key",
 )
 PROVIDER_FIELDS = (

@@ -24,7 +24,7 @@ from calango.models import (
     Provider,
     Setting,
 )
-from calango.models.chat import ROLES
+from calango.models.chat import ROLES, usage_columns
 from calango.models.names import normalize_name
 from calango.models.persona import PROMPT_MAX
 from calango.services import preferences
@@ -56,10 +56,12 @@ def _message_row(chat_id: Any, record: dict[str, Any]) -> dict[str, Any]:
         "model": f.text(record, "model", 200),
         "persona": f.text(record, "persona", 80),
         "token_usage": usage,
+        **usage_columns(usage),
         "cost": f.cost(record, "cost"),
         "ttft_ms": f.integer(record, "ttft_ms"),
         "total_ms": f.integer(record, "total_ms"),
         "error": f.text(record, "error", 100_000),
+        "error_class": f.text(record, "error_class", 40),
         "stop_requested": False,
         "import_key": f.text(record, "import_key", 255),
     }

@@ -22,9 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, MessageStatus
+from calango.models.chat import usage_columns
 from calango.models.persona import PROMPT_MAX
 from calango.models.types import utcnow
 from calango.services import preferences
+from calango.services.call_log import UNKNOWN
 from calango.services.chat import title_from
 from calango.services.imports import ImportFileError, ImportSummary
 from calango.services.imports.legacy_parse import (
@@ -180,6 +182,8 @@ def _messages(
             model=exchange.model,
             persona=exchange.persona,
             token_usage=exchange.usage,
+            **usage_columns(exchange.usage),
+            error_class=UNKNOWN if failed else None,
             cost=exchange.cost,
             import_key=f"{base}:a",
         )
