@@ -40,6 +40,21 @@ BATCH = 1000
 SETTING_KEYS = (preferences.THEME_KEY, preferences.LANGUAGE_KEY, preferences.LAST_CHOICE_KEY)
 
 
+def _token_columns(record: dict[str, Any], usage: dict[str, Any] | None) -> dict[str, Any]:
+    """The dashboard's token columns as exported; derived from ``token_usage`` for an export
+    written before they existed."""
+    if "prompt_tokens" not in record:
+        return usage_columns(usage)
+    estimated = record.get("tokens_estimated")
+    if estimated is not None and not isinstance(estimated, bool):
+        raise f.FieldError(_("%(field)s must be true or false.", field="tokens_estimated"))
+    return {
+        "prompt_tokens": f.integer(record, "prompt_tokens"),
+        "completion_tokens": f.integer(record, "completion_tokens"),
+        "tokens_estimated": estimated,
+    }
+
+
 def _message_row(chat_id: Any, record: dict[str, Any]) -> dict[str, Any]:
     status = f.choice(record, "status", MessageStatus.ALL)
     usage = f.mapping(record, "token_usage", nullable=True)
@@ -56,7 +71,7 @@ def _message_row(chat_id: Any, record: dict[str, Any]) -> dict[str, Any]:
         "model": f.text(record, "model", 200),
         "persona": f.text(record, "persona", 80),
         "token_usage": usage,
-        **usage_columns(usage),
+        **_token_columns(record, usage),
         "cost": f.cost(record, "cost"),
         "ttft_ms": f.integer(record, "ttft_ms"),
         "total_ms": f.integer(record, "total_ms"),
