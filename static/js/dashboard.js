@@ -26,8 +26,14 @@
       options.currency = "USD";
     }
     var format = new Intl.NumberFormat(lang, options);
+    // Below one unit (a few cents of tokens), compact notation would round every tick to 0.
+    var small = new Intl.NumberFormat(
+      lang,
+      Object.assign({}, options, { notation: "standard", maximumSignificantDigits: 2 })
+    );
     return function (value) {
-      return format.format(value) + (unit === "ms" ? " ms" : "");
+      var text = Math.abs(value) > 0 && Math.abs(value) < 1 ? small.format(value) : format.format(value);
+      return text + (unit === "ms" ? " ms" : "");
     };
   }
 
