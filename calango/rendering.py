@@ -16,6 +16,11 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+# Bump whenever the output changes (parser options, allowed tags, Pygments' classes...):
+# messages stored with another version are rendered again on their next display
+# (calango.services.message_html).
+RENDER_VERSION = 1
+
 _FORMATTER = HtmlFormatter(nowrap=True)
 
 ALLOWED_TAGS = {

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     Uuid,
@@ -147,6 +148,11 @@ class ChatMessage(db.Model):
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # Where an imported message came from (see ChatSession.import_key).
     import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The finished text rendered and sanitised once (calango.rendering.render_markdown), and
+    # the renderer's RENDER_VERSION then; never set while streaming. Read it only through
+    # calango.services.message_html: a NULL or an older version is rendered again.
+    content_html: Mapped[str | None] = mapped_column(Text)
+    content_html_version: Mapped[int | None] = mapped_column(SmallInteger)
 
     chat: Mapped[ChatSession] = relationship(back_populates="messages")
 

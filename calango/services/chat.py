@@ -40,6 +40,7 @@ from calango.services.generation import (
     request_stop,
     start_generation,
 )
+from calango.services.message_html import final_html_values
 from calango.services.preferences import last_chat_choice, remember_chat_choice
 
 TITLE_LENGTH = 50
@@ -311,6 +312,7 @@ def send_message(
     user_message = ChatMessage(
         session_id=chat.id, role="user", content=text, timestamp=now,
         persona=persona_name or None, status=MessageStatus.COMPLETE,
+        **final_html_values(text),
     )  # fmt: skip
     assistant = ChatMessage(
         session_id=chat.id, role="assistant", content="", timestamp=now,

@@ -44,6 +44,7 @@ from calango.llm import (
 from calango.models import ChatMessage, MessageStatus
 from calango.models.types import utcnow
 from calango.services.call_log import UNEXPECTED, error_class_of
+from calango.services.message_html import NO_HTML, final_html_values
 from calango.services.provider_errors import describe_provider_error
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,9 @@ def _produce(app: Flask, generation: Generation) -> None:
                     if due and len(generation.text) != flushed_len:
                         flushed_len = len(generation.text)
                         last_flush = now
-                        if _save(message_id, content=generation.text, heartbeat_at=utcnow()):
+                        # A growing text has no stored HTML (see message_html).
+                        partial = {"content": generation.text, **NO_HTML}
+                        if _save(message_id, heartbeat_at=utcnow(), **partial):
                             raise _Stopped
                 if generation.stop_event.is_set():
                     raise _Stopped  # the stream was closed under us and just ended
@@ -296,6 +299,7 @@ def _produce(app: Flask, generation: Generation) -> None:
             usage = Usage(prompt, estimate_tokens(text), estimated=True)
         values: dict[str, Any] = {
             "content": text,
+            **_final_html(text, message_id),
             "status": status,
             "error": error_text,
             "error_class": error_class,
@@ -327,6 +331,15 @@ def _cost(price: Price | None, usage: Usage | None, message_id: int) -> Decimal 
         return None
 
 
+def _final_html(text: str, message_id: int) -> dict[str, Any]:
+    """The final text's stored HTML; none when rendering fails (shown rendered lazily)."""
+    try:
+        return final_html_values(text)
+    except Exception:
+        log.exception("could not render answer %s", message_id)
+        return dict(NO_HTML)
+
+
 def _save_final(message_id: int, values: dict[str, Any]) -> None:
     """Save the answer's final state. When the full record cannot be written (a failed
     commit, a full disk), keep at least its text and a final status, so the answer ends."""
@@ -342,8 +355,9 @@ def _save_final(message_id: int, values: dict[str, Any]) -> None:
         "The answer arrived, but Calango could not save all of it (its usage and cost are "
         "missing). Details are in the server log."
     )
+    text = ("content", "content_html", "content_html_version")
     for fallback in (
-        {k: values[k] for k in ("content", "status", "error", "heartbeat_at")},
+        {k: values[k] for k in (*text, "status", "error", "heartbeat_at")},
         {k: values[k] for k in ("status", "error", "heartbeat_at")},
     ):
         try:
