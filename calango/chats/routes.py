@@ -34,6 +34,7 @@ from calango.services import history
 from calango.services.first_run import first_run_offers
 from calango.services.generation import request_stop
 from calango.services.imports.legacy import legacy_offer
+from calango.services.message_html import store_missing_html
 from calango.services.streams import Delta, Done, Keepalive, follow_answer
 
 
@@ -101,6 +102,9 @@ def show(chat_id: uuid.UUID) -> tuple[str, int] | tuple[Response, int]:
         before=request.args.get("before", type=int),
         at=request.args.get("at", type=int),
     )
+    # Older and imported rows: rendered once here, then stored (this request has nothing
+    # else to commit; the send path's error page renders without storing).
+    store_missing_html(window.messages)
     if _wants_json():
         html = render_template("chats/_exchange.html", messages=window.messages)
         return jsonify(html=html, earlier=window.earlier), 200

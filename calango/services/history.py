@@ -18,7 +18,6 @@ from sqlalchemy import select, tuple_
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession
 from calango.models.types import utcnow
-from calango.services.message_html import store_missing_html
 
 SIDEBAR_PAGE_SIZE = 30
 MAX_PINNED = 50
@@ -181,5 +180,4 @@ def message_window(
         window.has_newer = anchor is not None
     if has_earlier and window.messages:
         window.earlier = window.messages[0].id
-    store_missing_html(window.messages)  # older and imported rows: once, then stored
     return window

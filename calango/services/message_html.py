@@ -5,7 +5,7 @@ message keeps its output in ``content_html`` with the renderer's ``RENDER_VERSIO
 message still streaming is never stored (its text still grows) and always shown as text.
 Rows without current HTML (stored before the column existed, imported, or rendered by an
 older renderer) are rendered on their first display and stored then: one UPDATE for the
-whole page.
+whole page (``chats.show``, a request with nothing else to commit).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def store_missing_html(messages: Iterable[ChatMessage]) -> int:
     version's), in one UPDATE; returns how many rows were written. The objects get the
     values without becoming dirty. A row saved meanwhile (another text, or HTML already
     stored by the producer's final save) is left alone; a failed write only costs
-    rendering again next time."""
+    rendering again next time. Commits: call it only with nothing else pending."""
     messages = list(messages)
     todo = [m for m in messages if m.status != MessageStatus.STREAMING and not _current(m)]
     if not todo:
