@@ -89,7 +89,8 @@ def copy_tables(
 ) -> dict[str, Any]:
     """Copy every row (in batches) inside the target's current transaction; the caller commits.
 
-    ``hooks`` may rewrite rows of a table on the way (re-encrypting keys). Returns the totals,
+    ``hooks`` may rewrite rows of a table on the way (re-encrypting keys); stored message HTML
+    is always left behind (see ``_without_html``). Returns the totals,
     checked equal on both sides; raises :class:`CopyError` when they differ.
     """
     hooks = hooks or {}
@@ -97,6 +98,8 @@ def copy_tables(
         target.execute(delete(model.__table__))
     for table in tables():
         hook = hooks.get(table.name)
+        if table.name == ChatMessage.__tablename__:
+            hook = _without_html if hook is None else _then_without_html(hook)
         query = select(table).order_by(*table.primary_key.columns)
         result = source.execution_options(yield_per=BATCH).execute(query)
         for rows in result.partitions():
@@ -119,6 +122,16 @@ def copy_tables(
             )
         )
     return copied
+
+
+def _without_html(row: dict[str, Any]) -> dict[str, Any]:
+    """Stored message HTML is never copied: this server renders it again from the text on
+    first display (a backup file's HTML would otherwise be served as trusted output)."""
+    return {**row, "content_html": None, "content_html_version": None}
+
+
+def _then_without_html(hook: RowHook) -> RowHook:
+    return lambda row: _without_html(hook(row))
 
 
 def _move_sequences(connection: Connection) -> None:
