@@ -30,7 +30,7 @@ from calango.extensions import db
 from calango.forms import ConfirmForm, confirm_then_delete
 from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.services import chat as chat_service
-from calango.services import history
+from calango.services import composer, history
 from calango.services.first_run import first_run_offers
 from calango.services.generation import request_stop
 from calango.services.imports.legacy import legacy_offer
@@ -62,9 +62,9 @@ def render_chat(
     window: history.MessageWindow | None = None,
 ) -> tuple[str, int]:
     """The chat page: sidebar, conversation and composer (also used by ``/``)."""
-    options = chat_service.composer_options()
+    options = composer.composer_options()
     form = form or MessageForm(formdata=None)
-    form.offer(options, chat_service.composer_choice(chat, options))
+    form.offer(options, composer.composer_choice(chat, options))
     window = window or history.message_window(chat)
     messages = window.messages
     page = render_template(

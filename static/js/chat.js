@@ -18,12 +18,18 @@
   const streams = new Set();
 
   // --- provider → models -----------------------------------------------------------------
+  // Each option's value is a (provider, model) pair, so exactly one option is selected even
+  // when providers share model names. Switching provider keeps the model's name if the new
+  // provider offers it too (OpenAI → OpenRouter), else takes its first model.
   function filterModels() {
     if (!providerSelect || !modelSelect) {
       return;
     }
     const provider = providerSelect.value;
+    const current = modelSelect.options[modelSelect.selectedIndex];
+    const currentName = current ? current.textContent : "";
     let firstVisible = null;
+    let sameName = null;
     let selectedVisible = false;
     modelSelect.querySelectorAll("optgroup").forEach(function (group) {
       const visible = group.label === provider;
@@ -32,12 +38,15 @@
       if (visible) {
         group.querySelectorAll("option").forEach(function (option) {
           firstVisible = firstVisible || option;
+          if (!sameName && option.textContent === currentName) {
+            sameName = option;
+          }
           selectedVisible = selectedVisible || option.selected;
         });
       }
     });
-    if (!selectedVisible && firstVisible) {
-      firstVisible.selected = true;
+    if (!selectedVisible && (sameName || firstVisible)) {
+      (sameName || firstVisible).selected = true;
     }
   }
   if (providerSelect) {
