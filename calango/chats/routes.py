@@ -64,7 +64,8 @@ def render_chat(
     """The chat page: sidebar, conversation and composer (also used by ``/``)."""
     options = composer.composer_options()
     form = form or MessageForm(formdata=None)
-    form.offer(options, composer.composer_choice(chat, options))
+    choice = composer.composer_choice(chat, options)
+    form.offer(options, choice)
     window = window or history.message_window(chat)
     messages = window.messages
     page = render_template(
@@ -75,6 +76,7 @@ def render_chat(
         form=form,
         error=error,
         options=options,
+        missing_persona=choice.missing_persona,
         sidebar=_sidebar(),
         has_providers=options.any_configured,
         offers=[] if options.any_configured else first_run_offers(),

@@ -269,6 +269,7 @@ def send_message(
         db.session.add(chat)
     chat.updated_at = now
     chat.persona = persona_name or None
+    chat.persona_id = persona.id if persona is not None else None
     db.session.flush()
     user_message = ChatMessage(
         session_id=chat.id, role="user", content=text, timestamp=now,

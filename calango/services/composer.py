@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from calango.extensions import db
 from calango.models import DEFAULT_PERSONA_NAME, ChatMessage, ChatSession, Persona, Provider
+from calango.models.names import normalize_name
 from calango.services.preferences import last_chat_choice
 
 _PAIR = re.compile(r"(\d{1,18}):(.+)\Z", re.DOTALL)
@@ -28,6 +29,8 @@ class ComposerChoice:
     model: str = ""
     persona: str = ""
     provider_id: int | None = None
+    # The name of the chat's persona when that persona was deleted (the page says so).
+    missing_persona: str | None = None
 
     @property
     def model_value(self) -> str:
@@ -88,40 +91,35 @@ def _find_provider(options: ComposerOptions, wanted: dict[str, Any]) -> Provider
 
 
 def _find_persona(options: ComposerOptions, wanted: dict[str, Any]) -> Persona | None:
-    """The persona wanted: by id when given (it survives renames), else by name."""
+    """The persona wanted: by id (it survives renames). Only without an id, by name: chats
+    imported from a file, and the saved choice of an older version."""
     wanted_id = wanted.get("persona_id")
     if isinstance(wanted_id, int):
-        for persona in options.personas:
-            if persona.id == wanted_id:
-                return persona
-    name = wanted.get("persona") or ""
-    for persona in options.personas:
-        if persona.name == name:
-            return persona
-    return None
+        return next((p for p in options.personas if p.id == wanted_id), None)
+    key = normalize_name(wanted.get("persona") or "")
+    return next((p for p in options.personas if p.name_key == key), None) if key else None
 
 
 def _chat_wants(chat: ChatSession) -> dict[str, Any]:
     """The provider/model of the chat's last answer and the chat's persona."""
-    wanted: dict[str, Any] = {}
+    wanted: dict[str, Any] = {"persona": chat.persona, "persona_id": chat.persona_id}
     last = db.session.execute(
-        select(ChatMessage.provider, ChatMessage.model, ChatMessage.persona)
+        select(ChatMessage.provider, ChatMessage.model)
         .where(ChatMessage.session_id == chat.id, ChatMessage.role == "assistant")
         .order_by(ChatMessage.timestamp.desc(), ChatMessage.id.desc())
         .limit(1)
     ).first()
     if last is not None:
-        wanted = {"provider": last.provider, "model": last.model, "persona": last.persona}
-    elif chat.persona:
-        wanted = {"persona": chat.persona}
+        wanted |= {"provider": last.provider, "model": last.model}
     return wanted
 
 
 def composer_choice(chat: ChatSession | None, options: ComposerOptions) -> ComposerChoice:
-    """A reopened chat preselects its last provider/model/persona; a new chat the last used."""
-    wanted = _chat_wants(chat) if chat is not None else {}
-    if not wanted:
-        wanted = last_chat_choice()
+    """A reopened chat preselects its last provider/model and its persona; a new chat the
+    last used. A chat whose persona was deleted gets the default, and ``missing_persona``."""
+    wanted = _chat_wants(chat) if chat is not None else last_chat_choice()
+    if chat is not None and "provider" not in wanted:
+        wanted = last_chat_choice() | {k: wanted[k] for k in ("persona", "persona_id")}
     choice = ComposerChoice()
     provider = _find_provider(options, wanted) or (
         options.providers[0] if options.providers else None
@@ -137,4 +135,6 @@ def composer_choice(chat: ChatSession | None, options: ComposerOptions) -> Compo
         choice.persona = persona.name
     elif DEFAULT_PERSONA_NAME in persona_names:
         choice.persona = DEFAULT_PERSONA_NAME
+    if chat is not None and chat.persona and persona is None:
+        choice.missing_persona = chat.persona
     return choice
