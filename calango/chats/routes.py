@@ -132,6 +132,16 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
 
     chat_url = url_for("chats.show", chat_id=result.chat.id)
     if _wants_json():
+        new_chat = {}
+        if chat_id is None:
+            # The page becomes the chat's: its header with the actions, and the first page of
+            # the sidebar with the chat in it (its time, pin, rename, delete), as a reload would.
+            new_chat = {
+                "head_html": render_template("chats/_chat_head.html", chat=result.chat),
+                "sidebar_html": render_template(
+                    "chats/_sidebar.html", sidebar=history.sidebar_page(None), chat=result.chat
+                ),
+            }
         return jsonify(
             chat_url=chat_url,
             chat_id=str(result.chat.id),
@@ -141,6 +151,7 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
                 "chats/_exchange.html",
                 messages=[result.user_message, result.assistant_message],
             ),
+            **new_chat,
         ), 201
     thread = result.generation.thread
     if thread is not None:

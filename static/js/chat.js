@@ -121,32 +121,17 @@
   }
 
   // --- sending -------------------------------------------------------------------------------
-  function addToSidebar(data) {
-    const list = document.getElementById("chat-list");
-    if (!list) {
+  // Put a server-rendered (escaped) fragment in place of the element matching ``selector``.
+  function replaceWith(selector, html) {
+    const current = document.querySelector(selector);
+    if (!current || !html) {
       return;
     }
-    const item = document.createElement("li");
-    item.className = "chat-item current";
-    const a = document.createElement("a");
-    a.href = data.chat_url;
-    a.setAttribute("aria-current", "page");
-    const title = document.createElement("span");
-    title.className = "chat-title";
-    title.textContent = data.title;
-    a.append(title);
-    item.append(a);
-    list.querySelectorAll(".current").forEach(function (el) {
-      el.classList.remove("current");
-    });
-    list.prepend(item);
-    const heading = list.previousElementSibling;
-    if (heading && heading.hidden) {
-      heading.hidden = false; // the "Today" group, empty until now
-    }
-    const empty = document.querySelector(".empty-list");
-    if (empty) {
-      empty.remove();
+    const holder = document.createElement("div");
+    holder.innerHTML = html;
+    const fresh = holder.querySelector(selector);
+    if (fresh) {
+      current.replaceWith(fresh);
     }
   }
 
@@ -195,12 +180,9 @@
         if (data.new_chat) {
           history.pushState({}, "", data.chat_url);
           composer.action = data.chat_url + "/messages";
-          const heading = document.querySelector(".chat-head h1");
-          if (heading) {
-            heading.textContent = data.title;
-          }
+          replaceWith(".chat-head", data.head_html);
+          replaceWith(".chat-list", data.sidebar_html);
           document.title = data.title + " · Calango";
-          addToSidebar(data);
         }
         added.forEach(followAll);
         scrollToBottom();

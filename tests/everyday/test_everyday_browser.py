@@ -56,3 +56,26 @@ def test_reopened_chat_keeps_its_provider_and_model_and_sends_there(
     assert fake.requests[-1]["json"]["model"] == "fake-large"
     answers = [m for m in messages_of(app, chat_id) if m.role == "assistant"]
     assert [(m.provider, m.model) for m in answers] == [("LM Studio", "fake-large")] * 2
+
+
+def test_a_new_chat_shows_its_actions_and_sidebar_entry_without_a_reload(
+    app: Flask, live_server: Any, twins: dict[str, Provider], fake: Any, page: Page
+) -> None:
+    page.goto(live_server.url + "/")
+    page.evaluate("window.notReloaded = true")
+    page.fill("#content", "A question worth a title")
+    page.press("#content", "Enter")
+    expect(page.locator(".chat-head h1")).to_have_text("A question worth a title")
+    head = page.locator(".chat-head")
+    expect(head.get_by_role("link", name="Rename")).to_be_visible()
+    expect(head.get_by_role("link", name="Delete")).to_be_visible()
+    entry = page.locator(".chat-list .chat-item.current")
+    expect(entry).to_have_count(1)
+    expect(entry.locator("time")).to_be_visible()
+    expect(entry.get_by_role("button", name="Pin to the top")).to_have_count(1)
+    expect(entry.get_by_role("link", name="Rename")).to_have_count(1)
+    chat_id = page.url.rsplit("/", 1)[1]
+    assert entry.locator("a").first.get_attribute("href") == f"/chats/{chat_id}"
+    expect(page.locator(".msg-assistant .msg-meta")).to_have_count(1, timeout=10000)
+    assert page.evaluate("window.notReloaded") is True
+    finish(app)
