@@ -3,6 +3,8 @@ never a bare model name that several options share."""
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from calango.extensions import db
-from calango.models import ChatMessage, Provider
+from calango.models import ChatMessage, Provider, Setting
+from calango.services.imports.calango_export import import_calango_export
 from tests.everyday.composer_page import composer, form_data
 from tests.everyday.conftest import KEYS, key_used
 from tests.helpers import finish, messages_of, send
@@ -92,3 +95,30 @@ def test_a_model_of_another_provider_is_refused_not_sent_elsewhere(
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(ChatMessage)) == 0
     assert fake.requests == []
+
+
+def test_an_exported_last_pair_imports_by_names_only(app_ctx: Flask) -> None:
+    """Ids name rows of the installation that exported them: the import keeps the names."""
+    raw = json.dumps(
+        {
+            "format": "calango-export",
+            "version": 1,
+            "settings": {
+                "last_chat_choice": {
+                    "provider": "Ollama",
+                    "provider_id": 7,
+                    "model": "fake-large",
+                    "persona": "",
+                    "persona_id": None,
+                }
+            },
+            "chats": [],
+        }
+    ).encode()
+    summary = import_calango_export(io.BytesIO(raw))
+    assert summary.skipped == []
+    assert Setting.get("last_chat_choice") == {
+        "provider": "Ollama",
+        "model": "fake-large",
+        "persona": "",
+    }
