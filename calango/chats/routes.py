@@ -210,11 +210,14 @@ def stop(chat_id: uuid.UUID, message_id: int) -> BaseResponse | tuple[Response, 
 def rename(chat_id: uuid.UUID) -> BaseResponse | str:
     chat = _chat_or_404(chat_id)
     form = RenameForm(obj=chat)
+    sidebar = _sidebar()
     if form.validate_on_submit():
         chat_service.rename_chat(chat, form.title.data or "")
         flash(_("Chat renamed to “%(title)s”.", title=chat.title), "success")
-        return redirect(url_for("chats.show", chat_id=chat_id), code=303)
-    return render_template("chats/rename.html", chat=chat, form=form, sidebar=_sidebar())
+        # Renaming does not move the chat: back to the page of the list it was opened from.
+        target = url_for("chats.show", chat_id=chat_id, older=sidebar.cursor)
+        return redirect(target, code=303)
+    return render_template("chats/rename.html", chat=chat, form=form, sidebar=sidebar)
 
 
 @bp.route("/<uuid:chat_id>/delete", methods=["GET", "POST"])

@@ -59,6 +59,19 @@ def test_a_chat_opened_from_an_older_page_keeps_that_page(app: Flask, client: Fl
     assert str(ids[0]) not in nav  # still the second page, not the first
     assert "<h1>chat 032</h1>" in page
 
+    # Renaming it from there comes back to the same page of the list.
+    rename_url = re.search(rf'href="(/chats/{target}/rename[^"]*)"', nav)
+    assert rename_url
+    url = rename_url.group(1).replace("&amp;", "&")
+    form = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    assert token
+    response = client.post(url, data={"csrf_token": token.group(1), "title": "Renamed"})
+    assert response.status_code == 303
+    nav = _nav(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert re.search(rf'<a href="/chats/{target}[^"]*" aria-current="page">', nav)
+    assert "Renamed" in nav and str(ids[0]) not in nav
+
 
 def test_a_new_chat_gets_its_header_and_full_sidebar_entry_without_a_reload(
     app: Flask, client: FlaskClient, csrf: str, twins: dict[str, Provider], fake: Any
