@@ -18,7 +18,8 @@ from calango.models import DEFAULT_PERSONA_NAME, ChatMessage, ChatSession, Perso
 from calango.models.names import normalize_name
 from calango.services.preferences import last_chat_choice
 
-_PAIR = re.compile(r"(\d{1,18}):(.+)\Z", re.DOTALL)
+# At most 9 digits: any larger number is no row id (PostgreSQL's integer ends at 2**31 - 1).
+_PAIR = re.compile(r"(\d{1,9}):(.+)\Z", re.DOTALL)
 
 
 @dataclass

@@ -97,6 +97,15 @@ def test_a_model_of_another_provider_is_refused_not_sent_elsewhere(
     assert fake.requests == []
 
 
+@pytest.mark.parametrize("value", ["99999999999:fake-small", "1:", ":fake-small"])
+def test_a_forged_pair_is_refused_with_a_message(
+    app: Flask, client: FlaskClient, csrf: str, twins: dict[str, Provider], value: str
+) -> None:
+    response = send(client, csrf, "hi", provider="Ollama", model=value)
+    assert response.status_code == 400
+    assert "is not offered by “Ollama”" in response.get_json()["error"]
+
+
 def test_an_exported_last_pair_imports_by_names_only(app_ctx: Flask) -> None:
     """Ids name rows of the installation that exported them: the import keeps the names."""
     raw = json.dumps(
