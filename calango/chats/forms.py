@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from calango.forms import strip_whitespace
 from calango.models.chat import TITLE_MAX
-from calango.services.chat import ComposerChoice, ComposerOptions
+from calango.services.composer import ComposerChoice, ComposerOptions, model_value
 
 
 class MessageForm(FlaskForm):
@@ -38,12 +38,15 @@ class MessageForm(FlaskForm):
     def offer(self, options: ComposerOptions, choice: ComposerChoice) -> None:
         """Fill the selects from what is configured and preselect ``choice``."""
         self.provider.choices = [(p.name, p.name) for p in options.providers]
-        # Grouped by provider: the script shows only the chosen provider's group.
-        self.model.choices = {p.name: [(m, m) for m in p.models] for p in options.providers}
+        # Grouped by provider, each value a (provider, model) pair: two providers may offer
+        # the same model name. The script shows only the chosen provider's group.
+        self.model.choices = {
+            p.name: [(model_value(p.id, m), m) for m in p.models] for p in options.providers
+        }
         self.persona.choices = [(p.name, p.name) for p in options.personas]
         if not self.is_submitted():
             self.provider.data = choice.provider
-            self.model.data = choice.model
+            self.model.data = choice.model_value
             self.persona.data = choice.persona
 
 

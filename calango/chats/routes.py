@@ -30,7 +30,7 @@ from calango.extensions import db
 from calango.forms import ConfirmForm, confirm_then_delete
 from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.services import chat as chat_service
-from calango.services import history
+from calango.services import composer, history
 from calango.services.first_run import first_run_offers
 from calango.services.generation import request_stop
 from calango.services.imports.legacy import legacy_offer
@@ -63,9 +63,10 @@ def render_chat(
     window: history.MessageWindow | None = None,
 ) -> tuple[str, int]:
     """The chat page: sidebar, conversation and composer (also used by ``/``)."""
-    options = chat_service.composer_options()
+    options = composer.composer_options()
     form = form or MessageForm(formdata=None)
-    form.offer(options, chat_service.composer_choice(chat, options))
+    choice = composer.composer_choice(chat, options)
+    form.offer(options, choice)
     window = window or history.message_window(chat)
     messages = window.messages
     page = render_template(
@@ -76,6 +77,7 @@ def render_chat(
         form=form,
         error=error,
         options=options,
+        missing_persona=choice.missing_persona,
         sidebar=_sidebar(),
         has_providers=options.any_configured,
         offers=[] if options.any_configured else first_run_offers(),
@@ -134,6 +136,16 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
 
     chat_url = url_for("chats.show", chat_id=result.chat.id)
     if _wants_json():
+        new_chat = {}
+        if chat_id is None:
+            # The page becomes the chat's: its header with the actions, and the first page of
+            # the sidebar with the chat in it (its time, pin, rename, delete), as a reload would.
+            new_chat = {
+                "head_html": render_template("chats/_chat_head.html", chat=result.chat),
+                "sidebar_html": render_template(
+                    "chats/_sidebar.html", sidebar=history.sidebar_page(None), chat=result.chat
+                ),
+            }
         return jsonify(
             chat_url=chat_url,
             chat_id=str(result.chat.id),
@@ -143,6 +155,7 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
                 "chats/_exchange.html",
                 messages=[result.user_message, result.assistant_message],
             ),
+            **new_chat,
         ), 201
     thread = result.generation.thread
     if thread is not None:
@@ -201,11 +214,14 @@ def stop(chat_id: uuid.UUID, message_id: int) -> BaseResponse | tuple[Response, 
 def rename(chat_id: uuid.UUID) -> BaseResponse | str:
     chat = _chat_or_404(chat_id)
     form = RenameForm(obj=chat)
+    sidebar = _sidebar()
     if form.validate_on_submit():
         chat_service.rename_chat(chat, form.title.data or "")
         flash(_("Chat renamed to “%(title)s”.", title=chat.title), "success")
-        return redirect(url_for("chats.show", chat_id=chat_id), code=303)
-    return render_template("chats/rename.html", chat=chat, form=form, sidebar=_sidebar())
+        # Renaming does not move the chat: back to the page of the list it was opened from.
+        target = url_for("chats.show", chat_id=chat_id, older=sidebar.cursor)
+        return redirect(target, code=303)
+    return render_template("chats/rename.html", chat=chat, form=form, sidebar=sidebar)
 
 
 @bp.route("/<uuid:chat_id>/delete", methods=["GET", "POST"])

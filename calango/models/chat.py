@@ -80,7 +80,12 @@ class ChatSession(db.Model):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
+    # The persona's name when last used: a label that history keeps as it was written.
     persona: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    # The persona itself: it survives renames; NULL once the persona is deleted.
+    persona_id: Mapped[int | None] = mapped_column(
+        ForeignKey("personas.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Pinned chats stay at the top of the sidebar, most recently pinned first.

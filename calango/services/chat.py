@@ -1,11 +1,11 @@
-"""Chat use cases: send a message, rename and delete chats, what the composer offers."""
+"""Chat use cases: send a message, rename and delete chats (what the composer offers is in
+calango.services.composer)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import get_locale
@@ -24,7 +24,6 @@ from calango.llm import (
     trim_to_budget,
 )
 from calango.models import (
-    DEFAULT_PERSONA_NAME,
     ChatMessage,
     ChatSession,
     MessageStatus,
@@ -33,6 +32,7 @@ from calango.models import (
 )
 from calango.models.chat import TITLE_MAX
 from calango.models.types import utcnow
+from calango.services.composer import split_model_value
 from calango.services.generation import (
     Generation,
     GenerationRequest,
@@ -41,7 +41,7 @@ from calango.services.generation import (
     start_generation,
 )
 from calango.services.message_html import final_html_values
-from calango.services.preferences import last_chat_choice, remember_chat_choice
+from calango.services.preferences import remember_chat_choice
 
 TITLE_LENGTH = 50
 
@@ -57,30 +57,11 @@ class ChatInputError(Exception):
 
 
 @dataclass
-class ComposerChoice:
-    """What the composer preselects."""
-
-    provider: str = ""
-    model: str = ""
-    persona: str = ""
-
-
-@dataclass
 class SendResult:
     chat: ChatSession
     user_message: ChatMessage
     assistant_message: ChatMessage
     generation: Generation
-
-
-@dataclass
-class ComposerOptions:
-    """Providers (enabled, with models) and personas offered by the composer."""
-
-    providers: list[Provider] = field(default_factory=list)
-    personas: list[Persona] = field(default_factory=list)
-    # Any provider at all, usable or not: without one the page offers first-run set-up.
-    any_configured: bool = False
 
 
 def title_from(text: str) -> str:
@@ -92,16 +73,6 @@ def title_from(text: str) -> str:
     return cut[:TITLE_LENGTH].rstrip(" ,.;:") + "…"
 
 
-def composer_options() -> ComposerOptions:
-    """Enabled providers that have models, every persona, and whether any provider exists."""
-    providers = [p for p in db.session.scalars(Provider.select_enabled()) if p.models]
-    personas = list(db.session.scalars(Persona.select_all()))
-    any_configured = bool(providers) or (
-        db.session.scalar(Provider.select_all().limit(1)) is not None
-    )
-    return ComposerOptions(providers=providers, personas=personas, any_configured=any_configured)
-
-
 def message_count(chat: ChatSession) -> int:
     """How many messages the chat holds (shown before deleting it)."""
     count = db.session.scalar(
@@ -110,46 +81,36 @@ def message_count(chat: ChatSession) -> int:
     return count or 0
 
 
-def composer_choice(chat: ChatSession | None, options: ComposerOptions) -> ComposerChoice:
-    """A reopened chat preselects its last provider/model/persona; a new chat the last used."""
-    wanted: dict[str, Any] = {}
-    if chat is not None:
-        last = db.session.scalars(
-            select(ChatMessage)
-            .where(ChatMessage.session_id == chat.id, ChatMessage.role == "assistant")
-            .order_by(ChatMessage.timestamp.desc(), ChatMessage.id.desc())
-            .limit(1)
-        ).first()
-        if last is not None:
-            wanted = {"provider": last.provider, "model": last.model, "persona": last.persona}
-        elif chat.persona:
-            wanted = {"persona": chat.persona}
-    if not wanted:
-        wanted = last_chat_choice()
-    choice = ComposerChoice()
-    by_name = {p.name: p for p in options.providers}
-    provider = by_name.get(wanted.get("provider") or "") or (
-        options.providers[0] if options.providers else None
-    )
-    if provider is not None:
-        choice.provider = provider.name
-        model = wanted.get("model")
-        choice.model = model if model in provider.models else provider.models[0]
-    persona_names = [p.name for p in options.personas]
-    persona = wanted.get("persona")
-    if persona in persona_names:
-        choice.persona = persona
-    elif DEFAULT_PERSONA_NAME in persona_names:
-        choice.persona = DEFAULT_PERSONA_NAME
-    return choice
-
-
 def provider_link() -> tuple[str, str]:
     """Where providers are set up: (url, label)."""
     return url_for("providers.index"), _("Settings → Providers")
 
 
-def _resolve_provider(name: str, model: str) -> tuple[Provider, ProviderSettings]:
+def _model_of(provider: Provider, value: str) -> str:
+    """The model the menu's ``value`` names for ``provider``.
+
+    A pair of another provider is refused rather than sent to the provider picked (without
+    the script, both menus can be changed independently): the same model name at another
+    provider can cost a lot more, or be a different model altogether."""
+    provider_id, model = split_model_value(value)
+    if provider_id is None or (value in provider.models and model not in provider.models):
+        return value  # a bare name (or a model whose own name looks like a pair)
+    owner = db.session.get(Provider, provider_id) if provider_id != provider.id else None
+    if owner is not None:
+        raise ChatInputError(
+            _(
+                "The model “%(model)s” you picked is the one of “%(other)s”, not of "
+                "“%(name)s”. Pick one of the models of “%(name)s”, or the provider "
+                "“%(other)s”.",
+                model=model,
+                other=owner.name,
+                name=provider.name,
+            ),
+        )
+    return model
+
+
+def _resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings, str]:
     provider = db.session.scalars(Provider.select_by_name(name)).first()
     if provider is None:
         raise ChatInputError(
@@ -161,6 +122,7 @@ def _resolve_provider(name: str, model: str) -> tuple[Provider, ProviderSettings
             _("The provider “%(name)s” is disabled. Enable it or pick another one.", name=name),
             link=provider_link(),
         )
+    model = _model_of(provider, value)
     if model not in provider.models:
         raise ChatInputError(
             _(
@@ -201,7 +163,7 @@ def _resolve_provider(name: str, model: str) -> tuple[Provider, ProviderSettings
         read_timeout=config["PROVIDER_READ_TIMEOUT"],
         max_retries=config["PROVIDER_MAX_RETRIES"],
     )
-    return provider, settings
+    return provider, settings, model
 
 
 def build_context(
@@ -289,8 +251,8 @@ def send_message(
         chat = db.session.get(ChatSession, session_id)
         if chat is None:
             raise ChatInputError(_("This chat no longer exists."), status=404)
-    provider, settings = _resolve_provider(provider_name, model)
-    persona_prompt = None
+    provider, settings, model = _resolve_provider(provider_name, model)
+    persona_prompt, persona = None, None
     if persona_name:
         persona = db.session.scalars(Persona.select_by_name(persona_name)).first()
         if persona is None:
@@ -308,6 +270,7 @@ def send_message(
         db.session.add(chat)
     chat.updated_at = now
     chat.persona = persona_name or None
+    chat.persona_id = persona.id if persona is not None else None
     db.session.flush()
     user_message = ChatMessage(
         session_id=chat.id, role="user", content=text, timestamp=now,
@@ -320,7 +283,7 @@ def send_message(
         persona=persona_name or None, heartbeat_at=now,
     )  # fmt: skip
     db.session.add_all([user_message, assistant])
-    remember_chat_choice(provider.name, model, persona_name)
+    remember_chat_choice(provider, model, persona)
     db.session.commit()
 
     price = find_price(

@@ -36,6 +36,9 @@ class SidebarPage:
     groups: list[tuple[str, list[ChatSession]]] = field(default_factory=list)
     next_cursor: str | None = None
     is_first: bool = True
+    # This page's own cursor (None on the first page): a chat opened from the page keeps it,
+    # so the list stays where the user was.
+    cursor: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -76,7 +79,7 @@ def day_group(when: datetime, today: datetime) -> str:
 def sidebar_page(cursor: str | None) -> SidebarPage:
     """Pinned chats (first page), then unpinned chats by last activity, newest first."""
     position = parse_cursor(cursor)
-    page = SidebarPage(is_first=position is None)
+    page = SidebarPage(is_first=position is None, cursor=cursor if position else None)
     if position is None:
         page.pinned = list(
             db.session.scalars(

@@ -1,12 +1,13 @@
 """Personas: create, rename, rewrite and delete named system prompts.
 
-Chats keep the persona's *name* as plain text, so deleting or renaming a persona never touches
-an existing conversation.
+Chats refer to their persona by id (``ChatSession.persona_id``), so a renamed persona stays
+with its chats; they also keep the name it had when used, as a label. Deleting a persona sets
+its chats' id to NULL (the chat page then says so and the composer offers the default).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from calango.extensions import db
 from calango.models import ChatSession, Persona
@@ -51,10 +52,8 @@ def delete_persona(persona: Persona) -> str:
 
 
 def chats_using(persona: Persona) -> int:
-    """How many chats were started with this persona (by name)."""
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(ChatSession).where(ChatSession.persona == persona.name)
-        )
-        or 0
-    )
+    """How many chats use this persona (imported chats, linked by name only, included)."""
+    linked = ChatSession.persona_id == persona.id
+    by_name = and_(ChatSession.persona_id.is_(None), ChatSession.persona == persona.name)
+    query = select(func.count()).select_from(ChatSession).where(or_(linked, by_name))
+    return db.session.scalar(query) or 0

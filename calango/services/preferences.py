@@ -8,7 +8,7 @@ from flask import g
 from sqlalchemy.exc import SQLAlchemyError
 
 from calango.extensions import db
-from calango.models import Setting
+from calango.models import Persona, Provider, Setting
 from calango.themes import DEFAULT_THEME, THEMES
 
 THEME_KEY = "theme"
@@ -60,14 +60,22 @@ def save_appearance(theme: str, language: str | None) -> None:
     db.session.commit()
 
 
-def last_chat_choice() -> dict[str, str]:
-    """The provider, model and persona used last (keys may be missing)."""
+def last_chat_choice() -> dict[str, Any]:
+    """The provider, model and persona used last: their names, and the ids of the provider
+    and persona (they survive renames). Keys may be missing."""
     value = _safe_get(LAST_CHOICE_KEY)
     return value if isinstance(value, dict) else {}
 
 
-def remember_chat_choice(provider: str, model: str, persona: str | None) -> None:
-    """Record the last provider/model/persona in the current transaction (caller commits)."""
-    choice = {"provider": provider, "model": model, "persona": persona or ""}
+def remember_chat_choice(provider: Provider, model: str, persona: Persona | None) -> None:
+    """Record the last (provider, model) pair and persona in the current transaction (the
+    caller commits)."""
+    choice: dict[str, Any] = {
+        "provider": provider.name,
+        "provider_id": provider.id,
+        "model": model,
+        "persona": persona.name if persona is not None else "",
+        "persona_id": persona.id if persona is not None else None,
+    }
     if last_chat_choice() != choice:  # most sends repeat the last choice: no write, no lock
         put_setting(LAST_CHOICE_KEY, choice)

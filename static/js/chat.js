@@ -18,12 +18,18 @@
   const streams = new Set();
 
   // --- provider → models -----------------------------------------------------------------
+  // Each option's value is a (provider, model) pair, so exactly one option is selected even
+  // when providers share model names. Switching provider keeps the model's name if the new
+  // provider offers it too (OpenAI → OpenRouter), else takes its first model.
   function filterModels() {
     if (!providerSelect || !modelSelect) {
       return;
     }
     const provider = providerSelect.value;
+    const current = modelSelect.options[modelSelect.selectedIndex];
+    const currentName = current ? current.textContent : "";
     let firstVisible = null;
+    let sameName = null;
     let selectedVisible = false;
     modelSelect.querySelectorAll("optgroup").forEach(function (group) {
       const visible = group.label === provider;
@@ -32,12 +38,15 @@
       if (visible) {
         group.querySelectorAll("option").forEach(function (option) {
           firstVisible = firstVisible || option;
+          if (!sameName && option.textContent === currentName) {
+            sameName = option;
+          }
           selectedVisible = selectedVisible || option.selected;
         });
       }
     });
-    if (!selectedVisible && firstVisible) {
-      firstVisible.selected = true;
+    if (!selectedVisible && (sameName || firstVisible)) {
+      (sameName || firstVisible).selected = true;
     }
   }
   if (providerSelect) {
@@ -112,32 +121,17 @@
   }
 
   // --- sending -------------------------------------------------------------------------------
-  function addToSidebar(data) {
-    const list = document.getElementById("chat-list");
-    if (!list) {
+  // Put a server-rendered (escaped) fragment in place of the element matching ``selector``.
+  function replaceWith(selector, html) {
+    const current = document.querySelector(selector);
+    if (!current || !html) {
       return;
     }
-    const item = document.createElement("li");
-    item.className = "chat-item current";
-    const a = document.createElement("a");
-    a.href = data.chat_url;
-    a.setAttribute("aria-current", "page");
-    const title = document.createElement("span");
-    title.className = "chat-title";
-    title.textContent = data.title;
-    a.append(title);
-    item.append(a);
-    list.querySelectorAll(".current").forEach(function (el) {
-      el.classList.remove("current");
-    });
-    list.prepend(item);
-    const heading = list.previousElementSibling;
-    if (heading && heading.hidden) {
-      heading.hidden = false; // the "Today" group, empty until now
-    }
-    const empty = document.querySelector(".empty-list");
-    if (empty) {
-      empty.remove();
+    const holder = document.createElement("div");
+    holder.innerHTML = html;
+    const fresh = holder.querySelector(selector);
+    if (fresh) {
+      current.replaceWith(fresh);
     }
   }
 
@@ -186,12 +180,9 @@
         if (data.new_chat) {
           history.pushState({}, "", data.chat_url);
           composer.action = data.chat_url + "/messages";
-          const heading = document.querySelector(".chat-head h1");
-          if (heading) {
-            heading.textContent = data.title;
-          }
+          replaceWith(".chat-head", data.head_html);
+          replaceWith(".chat-list", data.sidebar_html);
           document.title = data.title + " · Calango";
-          addToSidebar(data);
         }
         added.forEach(followAll);
         scrollToBottom();

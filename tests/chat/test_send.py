@@ -137,7 +137,7 @@ def test_reopened_chat_preselects_its_last_choice_and_new_chat_the_last_used(
     finish(app)
     for url in (f"/chats/{chat_id}", "/chats/"):
         page = client.get(url).get_data(as_text=True)
-        assert '<option selected value="other-model">' in page
+        assert f'<option selected value="{provider.id}:other-model">' in page
         assert '<option selected value="Python Expert">' in page
 
 

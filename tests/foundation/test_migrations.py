@@ -139,3 +139,56 @@ def test_upgrading_a_filled_database_keeps_every_chat_and_message(empty_database
         assert [tuple(r) for r in answers] == [(3, 5)] * 3
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_PERSONA_IDS = "5128c4470a06"
+
+
+def test_chats_get_the_id_of_the_persona_they_name(empty_database_url, tmp_path):
+    app = _app(empty_database_url, tmp_path)
+    now = "2026-01-01 00:00:00"
+    with app.app_context():
+        upgrade(revision=BEFORE_PERSONA_IDS)
+        _insert(
+            "personas",
+            [{"name": "Pirate", "name_key": "pirate", "prompt": "Arr", "created_at": now,
+              "updated_at": now}],
+        )  # fmt: skip
+        pirate = db.session.scalar(sa.text("SELECT id FROM personas WHERE name = 'Pirate'"))
+        # Written with the name as it was (another case and spacing), one whose persona is
+        # gone, and one without a persona.
+        labels = ["Pirate", "  PIRATE ", "Deleted Long Ago", None]
+        chat_ids = [f"{n:032x}" for n in range(1, len(labels) + 1)]
+        if db.engine.dialect.name == "postgresql":
+            chat_ids = [f"{c[:8]}-{c[8:12]}-{c[12:16]}-{c[16:20]}-{c[20:]}" for c in chat_ids]
+        _insert(
+            "chat_sessions",
+            [
+                {"id": c, "title": f"chat {i}", "persona": label, "created_at": now,
+                 "updated_at": now}
+                for i, (c, label) in enumerate(zip(chat_ids, labels, strict=True))
+            ],
+        )  # fmt: skip
+        upgrade()
+        rows = db.session.execute(
+            sa.text("SELECT title, persona, persona_id FROM chat_sessions ORDER BY title")
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            ("chat 0", "Pirate", pirate),
+            ("chat 1", "  PIRATE ", pirate),  # the label stays as it was written
+            ("chat 2", "Deleted Long Ago", None),
+            ("chat 3", None, None),
+        ]
+        if db.engine.dialect.name == "sqlite":
+            # The search triggers on chat_sessions survived the table's rebuild.
+            db.session.execute(sa.text("UPDATE chat_sessions SET title = 'renamed'"))
+            db.session.commit()
+            titles = db.session.scalars(sa.text("SELECT title FROM search_titles")).all()
+            assert titles == ["renamed"] * 4
+        # Deleting the persona detaches its chats instead of failing or deleting them.
+        db.session.execute(sa.text("DELETE FROM personas WHERE id = :id"), {"id": pirate})
+        db.session.commit()
+        orphans = "SELECT count(*) FROM chat_sessions WHERE persona_id IS NULL"
+        assert db.session.scalar(sa.text(orphans)) == 4
+        db.session.remove()
+        db.engine.dispose()

@@ -95,6 +95,9 @@ class _Writer:
             if key not in SETTING_KEYS or (key == preferences.THEME_KEY and value not in THEMES):
                 self.summary.skipped.append(_("Setting %(key)s: not one Calango uses.", key=key))
                 continue
+            if key == preferences.LAST_CHOICE_KEY and isinstance(value, dict):
+                # Ids name rows of the exporting installation: only the names travel.
+                value = {k: v for k, v in value.items() if not str(k).endswith("_id")}
             if key == preferences.LAST_CHOICE_KEY and not (
                 isinstance(value, dict)
                 and all(isinstance(v, str) and len(v) <= 200 for v in value.values())
