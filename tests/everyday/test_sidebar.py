@@ -95,3 +95,16 @@ def test_a_new_chat_gets_its_header_and_full_sidebar_entry_without_a_reload(
     again = send(client, csrf, "more", chat_id=chat_id, provider="Ollama", model="fake-small")
     assert "sidebar_html" not in again.get_json()
     finish(app)
+
+
+def test_delete_is_a_drawn_icon_not_an_emoji_glyph(app: Flask, client: FlaskClient) -> None:
+    # Chromium here (and many systems) has no font with 🗑: the link showed an empty box.
+    (chat_id,) = _add_chats(app, 1)
+    page = client.get("/chats/").get_data(as_text=True)
+    nav = _nav(page)
+    delete = re.search(rf'<a href="/chats/{chat_id}/delete[^"]*"[^>]*>(.*?)</a>', nav, re.S)
+    assert delete, nav
+    assert "🗑" not in page
+    assert '<use href="#icon-trash">' in delete.group(1)
+    assert 'id="icon-trash"' in page  # the drawing the link refers to
+    assert "Delete" in delete.group(1)  # still named for screen readers
