@@ -161,8 +161,16 @@ class Browser:
         return response.text
 
     def post(self, url: str, data: dict[str, Any], **kwargs: Any) -> httpx2.Response:
-        """POST a form with the current CSRF token."""
-        return self.http.post(url, data={"csrf_token": self.csrf, **data}, **kwargs)
+        """POST a form with the current CSRF token (and a Referer, as browsers send: over
+        HTTPS the CSRF check wants one from the same site)."""
+        parts = httpx2.URL(url)
+        headers = {
+            "Referer": f"{parts.scheme}://{parts.netloc.decode()}/",
+            **kwargs.pop("headers", {}),
+        }
+        return self.http.post(
+            url, data={"csrf_token": self.csrf, **data}, headers=headers, **kwargs
+        )
 
     def send(self, base: str, text: str, provider: str, model: str) -> dict[str, Any]:
         """Send a message in a new chat as the page script does: the JSON answer, plus
