@@ -317,6 +317,9 @@ with app.app_context():
     provider.set_api_key("sk-bench-0001")
     db.session.add(provider)
     db.session.commit()
+    # The fake listens on 127.0.0.1: in SERVER mode the SSRF guard refuses it unless allowed.
+    from calango.services.network_policy import set_local_providers_allowed
+    set_local_providers_allowed(True)
 """
 
 
