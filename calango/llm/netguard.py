@@ -53,14 +53,17 @@ def resolve(host: str, port: int) -> list[str]:
 def refusal_reason(address: str) -> str | None:
     """Why connecting to ``address`` (an IP literal) is refused, or ``None`` for a public one.
 
-    IPv4-mapped IPv6 (``::ffff:10.0.0.1``) is judged as the IPv4 address it carries.
+    IPv6 that carries an IPv4 address (mapped ``::ffff:10.0.0.1``, NAT64 ``64:ff9b::a00:1``,
+    6to4 ``2002:a00:1::``) is judged as that IPv4 address.
     """
     try:
         ip: Address = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return "not an IP address"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            ip = embedded
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:
@@ -82,6 +85,16 @@ def refusal_reason(address: str) -> str | None:
     return None
 
 
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for, when it is a translation of one."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
 

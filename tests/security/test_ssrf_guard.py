@@ -46,6 +46,10 @@ REFUSED = [
     ("::ffff:127.0.0.1", "loopback"),
     ("::ffff:169.254.169.254", "link-local"),
     ("::ffff:10.0.0.1", "private"),
+    ("64:ff9b::7f00:1", "loopback"),  # NAT64 of 127.0.0.1
+    ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
+    ("2002:a00:1::1", "private"),  # 6to4 of 10.0.0.1
+    ("fe80::1%eth0", "link-local"),
 ]
 
 
@@ -54,7 +58,9 @@ def test_non_public_addresses_are_refused_with_their_reason(address, reason):
     assert refusal_reason(address) == reason
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", PUBLIC, "2606:4700::1111"])
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "1.1.1.1", PUBLIC, "2606:4700::1111", "64:ff9b::808:808"]
+)
 def test_public_addresses_pass(address):
     assert refusal_reason(address) is None
 
