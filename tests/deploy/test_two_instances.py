@@ -8,6 +8,7 @@ same: it only looks at what a user of B sees and what is saved.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,22 +67,43 @@ def _saved(database_url: str, message_id: int) -> tuple[str, str]:
     return row[0], row[1]
 
 
-def _set_up_provider(browser: Browser, base: str, fake: FakeProviderServer) -> None:
-    """As an admin would on instance A: allow the local fake, add it as a provider."""
-    browser.page(base + "/settings/providers")
-    response = browser.post(base + "/settings/providers/local-access", {"allow": "y"})
+REFUSAL = "a private, loopback or link-local address"
+
+
+def _allow_local(browser: Browser, base: str, allowed: bool) -> None:
+    data = {"allow": "y"} if allowed else {}
+    response = browser.post(base + "/settings/providers/local-access", data)
     assert response.status_code == 302
-    response = browser.post(
-        base + "/settings/providers/new",
-        {
-            "name": "Fake",
-            "kind": "openai",
-            "base_url": fake.openai_base_url,
-            "api_key": "sk-fake-key-0001",
-            "models": "fake-model",
-        },
-    )
+
+
+def _set_up_provider(browser: Browser, base: str, fake: FakeProviderServer) -> None:
+    """As an admin would on instance A: the SSRF guard refuses the fake on 127.0.0.1 (when
+    saved, and when connecting under gunicorn's gevent workers) until local providers are
+    allowed; then it is added as a provider."""
+    browser.page(base + "/settings/providers")
+    provider = {
+        "name": "Fake",
+        "kind": "openai",
+        "base_url": fake.openai_base_url,
+        "api_key": "sk-fake-key-0001",
+        "models": "fake-model",
+    }
+    refused = browser.post(base + "/settings/providers/new", provider)
+    assert refused.status_code == 200 and REFUSAL in refused.text
+    _allow_local(browser, base, True)
+    response = browser.post(base + "/settings/providers/new", provider)
     assert response.status_code == 302, response.text[:2000]
+    edit_url = response.headers["Location"]
+    provider_id = re.search(r"/settings/providers/(\d+)", edit_url) or re.search(
+        r"/settings/providers/(\d+)/", browser.page(base + "/settings/providers")
+    )
+    assert provider_id
+    _allow_local(browser, base, False)
+    page = browser.post(
+        f"{base}/settings/providers/{provider_id.group(1)}/test", {}, follow_redirects=True
+    ).text
+    assert REFUSAL in page and fake.requests == []
+    _allow_local(browser, base, True)
 
 
 def test_an_answer_sent_on_one_instance_is_followed_and_stopped_on_the_other(
