@@ -1,4 +1,5 @@
-"""``make bench``: the time-to-first-token benchmark, then 50 and 200 concurrent streams.
+"""``make bench``: the time-to-first-token benchmark, 50 and 200 concurrent streams, then 50
+people holding 10-turn conversations at human pace (``bench.users``, about two minutes).
 
 Each runs in its own process (the concurrency client monkey-patches with gevent). The exit
 status is 1 when any goal was missed, 2 when a benchmark could not run.
@@ -15,6 +16,7 @@ RUNS = (
     ["bench.ttft"],
     ["bench.concurrency", "--streams", "50"],
     ["bench.concurrency", "--streams", "200"],
+    ["bench.users"],
 )
 
 

@@ -41,6 +41,7 @@ from calango.services.generation import (
     start_generation,
 )
 from calango.services.message_html import final_html_values
+from calango.services.network_policy import local_providers_allowed
 from calango.services.preferences import remember_chat_choice
 
 TITLE_LENGTH = 50
@@ -162,6 +163,7 @@ def _resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings
         connect_timeout=config["PROVIDER_CONNECT_TIMEOUT"],
         read_timeout=config["PROVIDER_READ_TIMEOUT"],
         max_retries=config["PROVIDER_MAX_RETRIES"],
+        allow_private_addresses=local_providers_allowed(),
     )
     return provider, settings, model
 
