@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -35,7 +34,7 @@ from calango.services.first_run import first_run_offers
 from calango.services.generation import request_stop
 from calango.services.imports.legacy import legacy_offer
 from calango.services.message_html import store_missing_html
-from calango.services.streams import Delta, Done, Keepalive, follow_answer
+from calango.services.streams import Delta, Done, Keepalive, finished_message, follow_answer
 
 
 def _wants_json() -> bool:
@@ -116,8 +115,8 @@ def show(chat_id: uuid.UUID) -> tuple[str, int] | tuple[Response, int]:
 @bp.post("/messages", defaults={"chat_id": None})
 @bp.post("/<uuid:chat_id>/messages")
 def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Response, int]:
-    """Send a message. With the script: JSON with the new bubbles. Without: wait for the
-    answer, then redirect to the chat (post/redirect/get)."""
+    """Send a message. With the script: JSON with the new bubbles. Without: redirect at once
+    to the chat (post/redirect/get), whose answer refreshes itself until it is done."""
     form = MessageForm()
     chat = _chat_or_404(chat_id) if chat_id is not None else None
     try:
@@ -157,9 +156,6 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
             ),
             **new_chat,
         ), 201
-    thread = result.generation.thread
-    if thread is not None:
-        thread.join(current_app.config["PROVIDER_READ_TIMEOUT"] + 5)
     return redirect(f"{chat_url}#m-{result.assistant_message.id}", code=303)
 
 
@@ -167,12 +163,12 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
 def stream(chat_id: uuid.UUID, message_id: int) -> Response:
     """Server-Sent Events: the answer's text from the client's offset on, then ``done`` with
     the finished message. Never starts a generation (EventSource reconnects with GET)."""
-    _message_or_404(chat_id, message_id)
+    message = _message_or_404(chat_id, message_id)
     offset = request.headers.get("Last-Event-ID", type=int)
     if offset is None:
         offset = request.args.get("offset", 0, type=int)
     offset = min(max(offset or 0, 0), 2**62)  # an offset into text, never beyond any text
-    db.session.close()
+    db.session.close()  # ``message`` stays loaded, detached: the final render reuses it
 
     def events() -> Iterator[str]:
         yield "retry: 1500\n\n"
@@ -182,13 +178,7 @@ def stream(chat_id: uuid.UUID, message_id: int) -> Response:
             elif isinstance(event, Keepalive):
                 yield ": keepalive\n\n"
             elif isinstance(event, Done):
-                message = db.session.get(ChatMessage, message_id)
-                html = (
-                    render_template("chats/_exchange.html", messages=[message]) if message else ""
-                )
-                db.session.close()
-                payload = json.dumps({"status": event.status, "html": html})
-                yield f"event: done\ndata: {payload}\n\n"
+                yield f"event: done\ndata: {json.dumps(_done_payload(message, event))}\n\n"
                 return
 
     return Response(
@@ -196,6 +186,15 @@ def stream(chat_id: uuid.UUID, message_id: int) -> Response:
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _done_payload(message: ChatMessage, done: Done) -> dict[str, object]:
+    """The ``done`` event: the final status and the finished message's bubble, rendered once
+    from the values the producer saved (or, when it ran elsewhere, from the row)."""
+    final = finished_message(message, done)
+    html = render_template("chats/_exchange.html", messages=[final]) if final else ""
+    db.session.close()
+    return {"status": final.status if final else None, "html": html}
 
 
 @bp.post("/<uuid:chat_id>/messages/<int:message_id>/stop")
