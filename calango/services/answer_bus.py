@@ -13,7 +13,8 @@ row, and producers in this process are reached directly (``services.generation``
 A notification is small: PostgreSQL refuses payloads of 8000 bytes or more, so text is cut
 into pieces of at most ``PIECE_CHARS`` characters (JSON-escaped, even the worst character
 stays far below the limit). A follower that misses one (a gap in offsets) or whose listener
-reconnected (``Resync``) reads the row to catch up.
+reconnected (``Resync``) asks the producer to publish the text again from its offset
+(``request_text``), and reads the row, which holds it all once the answer has ended.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ PIECE_CHARS = 1000  # ≤ 6 bytes each once JSON-escaped: far below the 8000-byt
 BATCH_SECONDS = 0.02  # the publisher gathers at most this long while busy
 IDLE_SECONDS = 5.0  # the threads exit after this long with nothing to do
 RECONNECT_SECONDS = 1.0
+LISTEN_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class AnswerBus:
         self.producers: dict[int, Any] = {}  # message id → object with .stop()
         self.outbox: list[str] = []
         self.wake = threading.Event()
+        self.listening = threading.Event()
         self._publisher: threading.Thread | None = None
         self._listener: threading.Thread | None = None
 
@@ -91,6 +94,9 @@ class AnswerBus:
         with self.lock:
             self.followers.setdefault(message_id, []).append(events)
         self._ensure_listener()
+        # What is published before our LISTEN is active would be lost: wait for it (only the
+        # first follower of an idle process waits, one connection's time).
+        self.listening.wait(LISTEN_WAIT_SECONDS)
         return events
 
     def unsubscribe(self, message_id: int, events: queue.Queue[BusEvent]) -> None:
@@ -127,6 +133,12 @@ class AnswerBus:
         """The answer's final state is committed."""
         if self.enabled:
             self._post([self._encode("e", message_id, s=status)])
+
+    def request_text(self, message_id: int, start: int) -> None:
+        """Ask the producer, wherever it runs, to publish the text again from ``start`` (a
+        follower that joins mid-answer, or missed a piece: the row lags up to a second)."""
+        if self.enabled:
+            self._post([self._encode("q", message_id, o=start)])
 
     def publish_stop(self, message_id: int) -> None:
         """Stop was requested (and recorded in the row) here; its producer may be elsewhere."""
@@ -199,8 +211,9 @@ class AnswerBus:
                 time.sleep(RECONNECT_SECONDS)
                 continue
             if not first:
-                self._broadcast_resync()  # what was sent while disconnected is in the rows
+                self._broadcast_resync()  # what was sent while disconnected is asked again
             first = False
+            self.listening.set()
             try:
                 while True:
                     if select.select([connection], [], [], 0.5) != ([], [], []):
@@ -213,9 +226,11 @@ class AnswerBus:
                         with self.lock:
                             if not (self.followers or self.producers):
                                 self._listener = None
+                                self.listening.clear()
                                 connection.close()
                                 return
             except Exception:
+                self.listening.clear()
                 log.warning("lost the answer notifications connection; reconnecting", exc_info=True)
                 with contextlib.suppress(Exception):  # already gone
                     connection.close()
@@ -246,11 +261,13 @@ class AnswerBus:
         except (ValueError, KeyError, TypeError):
             log.warning("ignored a malformed answer notification")
             return
-        if kind == "s":
+        if kind in ("s", "q"):
             with self.lock:
                 producer = self.producers.get(message_id)
-            if producer is not None:
+            if producer is not None and kind == "s":
                 producer.stop()
+            elif producer is not None:
+                producer.resend(int(data["o"]), self)
             return
         event: BusEvent = (
             Piece(int(data["o"]), str(data["t"])) if kind == "d" else Ended(str(data["s"]))

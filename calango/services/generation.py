@@ -28,7 +28,7 @@ from calango.extensions import db
 from calango.llm import CancelToken, ChatStream, Price, ProviderSettings
 from calango.models import ChatMessage, MessageStatus
 from calango.models.types import utcnow
-from calango.services.answer_bus import bus
+from calango.services.answer_bus import AnswerBus, bus
 from calango.services.answer_events import Delta, Done
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,12 @@ class Generation:
             for listener in self.listeners:
                 listener.put(done)
         bus(app).publish_end(self.request.message_id, done.status or "")
+
+    def resend(self, start: int, answers: AnswerBus) -> None:
+        """A follower elsewhere asks for the text from ``start`` on: publish it again."""
+        with self.lock:
+            chunk = self.text[start:] if self.done is None else ""
+        answers.publish_text(self.request.message_id, start, chunk)
 
     def stop(self) -> None:
         """Ask the producer to stop: cancelling cuts a request still waiting for the provider's

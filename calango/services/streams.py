@@ -116,6 +116,8 @@ def _follow_elsewhere(
     events = answers.subscribe(message_id)  # before reading: nothing published is missed
     row = _Row(message_id, offset)
     waiting: dict[int, str] = {}  # pieces beyond a gap, by start
+    answers.request_text(message_id, offset)  # the row lags: the producer has the rest
+    asked = time.monotonic()
     last_write = time.monotonic()
     try:
         need_read = True
@@ -148,13 +150,15 @@ def _follow_elsewhere(
                     last_write = time.monotonic()
                 continue
             if isinstance(event, Piece):
-                if event.start > row.offset:
-                    waiting[event.start] = event.text
-                    if len(waiting) == 1:
-                        need_read = True  # a missed piece: the row may already hold it
-                else:
-                    waiting[event.start] = event.text
-            elif isinstance(event, (Ended, Resync)):
+                waiting[event.start] = event.text
+                if event.start > row.offset and time.monotonic() - asked > GAP_POLL_SECONDS:
+                    answers.request_text(message_id, row.offset)  # a piece went missing
+                    asked = time.monotonic()
+            elif isinstance(event, Resync):
+                answers.request_text(message_id, row.offset)
+                asked = time.monotonic()
+                need_read = True
+            elif isinstance(event, Ended):
                 need_read = True
     finally:
         answers.unsubscribe(message_id, events)
