@@ -118,7 +118,6 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
     """Send a message. With the script: JSON with the new bubbles. Without: redirect at once
     to the chat (post/redirect/get), whose answer refreshes itself until it is done."""
     form = MessageForm()
-    chat = _chat_or_404(chat_id) if chat_id is not None else None
     try:
         result = chat_service.send_message(
             chat_id,
@@ -131,6 +130,7 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
         if _wants_json():
             link = {"url": exc.link[0], "label": exc.link[1]} if exc.link else None
             return jsonify(error=exc.message, link=link), exc.status
+        chat = _chat_or_404(chat_id) if chat_id is not None else None
         return render_chat(chat, form, error=exc, status=exc.status)
 
     chat_url = url_for("chats.show", chat_id=result.chat.id)
@@ -138,12 +138,11 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
         new_chat = {}
         if chat_id is None:
             # The page becomes the chat's: its header with the actions, and the first page of
-            # the sidebar with the chat in it (its time, pin, rename, delete), as a reload would.
+            # the sidebar with the chat in it (its time, pin, rename, delete), as a reload would;
+            # the script fetches the sidebar afterwards (it is not needed to start the answer).
             new_chat = {
                 "head_html": render_template("chats/_chat_head.html", chat=result.chat),
-                "sidebar_html": render_template(
-                    "chats/_sidebar.html", sidebar=history.sidebar_page(None), chat=result.chat
-                ),
+                "sidebar_url": url_for("chats.sidebar_fragment", chat_id=result.chat.id),
             }
         return jsonify(
             chat_url=chat_url,
@@ -157,6 +156,14 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
             **new_chat,
         ), 201
     return redirect(f"{chat_url}#m-{result.assistant_message.id}", code=303)
+
+
+@bp.get("/<uuid:chat_id>/sidebar")
+def sidebar_fragment(chat_id: uuid.UUID) -> str:
+    """The sidebar's first page with this chat current (the script shows it after a send that
+    started a chat)."""
+    chat = _chat_or_404(chat_id)
+    return render_template("chats/_sidebar.html", sidebar=history.sidebar_page(None), chat=chat)
 
 
 @bp.get("/<uuid:chat_id>/messages/<int:message_id>/stream")

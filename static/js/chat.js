@@ -181,7 +181,15 @@
           history.pushState({}, "", data.chat_url);
           composer.action = data.chat_url + "/messages";
           replaceWith(".chat-head", data.head_html);
-          replaceWith(".chat-list", data.sidebar_html);
+          fetch(data.sidebar_url, { credentials: "same-origin" })
+            .then(function (response) {
+              return response.ok ? response.text() : "";
+            })
+            .then(function (html) {
+              replaceWith(".chat-list", html);
+            })
+            .catch(function () {}); // the list stays as it was; a reload shows the chat
+
           document.title = data.title + " · Calango";
         }
         added.forEach(followAll);
