@@ -234,6 +234,10 @@
       });
   });
 
+  // Enter sends only with this script: only then does the placeholder say so.
+  if (textarea.dataset.enterPlaceholder) {
+    textarea.placeholder = textarea.dataset.enterPlaceholder;
+  }
   textarea.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.ctrlKey && !event.altKey &&
         !event.metaKey && !event.isComposing) {

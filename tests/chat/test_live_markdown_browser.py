@@ -3,6 +3,7 @@ sanitised like the final render, and the final swap does not move the text."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -38,6 +39,8 @@ def test_markdown_takes_shape_while_streaming_and_the_end_does_not_jump(
     # A chunk a second: the shape is checked between two chunks.
     fake.script(chunks=[*ANSWER, "The end."], delay=1.0)
     page.goto(live_server.url + "/")
+    # The script makes Enter send, and the placeholder then says so.
+    expect(page.locator("#content")).to_have_attribute("placeholder", re.compile("Enter sends"))
     page.fill("#content", "show me markdown")
     page.press("#content", "Enter")
     answer = page.locator(".msg-assistant").last
