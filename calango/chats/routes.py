@@ -80,7 +80,7 @@ def render_chat(
         sidebar=_sidebar(),
         has_providers=options.any_configured,
         offers=[] if options.any_configured else first_run_offers(),
-        providers_url=chat_service.provider_link()[0],
+        providers_url=url_for(chat_service.provider_link()[0]),
         streaming=any(m.status == MessageStatus.STREAMING for m in messages),
         legacy_offer=legacy_offer() if chat is None else None,
     )
@@ -128,7 +128,7 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
         )
     except chat_service.ChatInputError as exc:
         if _wants_json():
-            link = {"url": exc.link[0], "label": exc.link[1]} if exc.link else None
+            link = {"url": url_for(exc.link[0]), "label": exc.link[1]} if exc.link else None
             return jsonify(error=exc.message, link=link), exc.status
         chat = _chat_or_404(chat_id) if chat_id is not None else None
         return render_chat(chat, form, error=exc, status=exc.status)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import false, func, insert, select, update
@@ -55,7 +55,7 @@ class ChatInputError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-        self.link = link  # (url, label) where the user can fix it
+        self.link = link  # (endpoint, label) of the page where the user can fix it
 
 
 @dataclass
@@ -84,8 +84,8 @@ def message_count(chat: ChatSession) -> int:
 
 
 def provider_link() -> tuple[str, str]:
-    """Where providers are set up: (url, label)."""
-    return url_for("providers.index"), _("Settings → Providers")
+    """Where providers are set up: (endpoint, label); the route makes the address."""
+    return "providers.index", _("Settings → Providers")
 
 
 def _model_of(provider: Provider, value: str) -> str:
