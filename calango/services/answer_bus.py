@@ -209,6 +209,10 @@ class AnswerBus:
             except Exception:
                 log.warning("cannot listen for answers; retrying", exc_info=True)
                 time.sleep(RECONNECT_SECONDS)
+                with self.lock:
+                    if not (self.followers or self.producers):
+                        self._listener = None  # nobody waits: the next subscriber restarts it
+                        return
                 continue
             if not first:
                 self._broadcast_resync()  # what was sent while disconnected is asked again

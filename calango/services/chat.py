@@ -327,7 +327,9 @@ def send_message(
         dict(role="assistant", content="", status=MessageStatus.STREAMING,
              provider=provider.name, model=model, heartbeat_at=now, **common, **NO_HTML),
     ]  # fmt: skip
-    inserted = db.session.scalars(insert(ChatMessage).values(rows).returning(ChatMessage))
+    inserted = db.session.scalars(
+        insert(ChatMessage).returning(ChatMessage), rows, execution_options={"render_nulls": True}
+    )
     by_role = {m.role: m for m in inserted}
     user_message, assistant = by_role["user"], by_role["assistant"]
     remember_chat_choice(provider, model, persona)
