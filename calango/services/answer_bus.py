@@ -282,10 +282,16 @@ class AnswerBus:
             events.put(event)
 
 
+_CREATING = threading.Lock()
+
+
 def bus(app: Flask | None = None) -> AnswerBus:
     """This process's bus for ``app``."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     found = app.extensions.get("calango_answer_bus")
     if found is None:
-        found = app.extensions["calango_answer_bus"] = AnswerBus(app)
+        with _CREATING:  # two first users at once must share one bus (one listener)
+            found = app.extensions.get("calango_answer_bus")
+            if found is None:
+                found = app.extensions["calango_answer_bus"] = AnswerBus(app)
     return found

@@ -156,3 +156,27 @@ def test_stop_from_another_instance_reaches_the_producer(
     answer = messages_of(app, chat_id)[1]
     assert answer.status == "stopped"
     assert 0 < len(answer.content) < len("".join(f"s{i} " for i in range(1000)))
+
+
+def test_a_reload_served_by_another_instance_continues_where_the_page_was(
+    app_config: TestConfig,
+    app: Flask,
+    client: FlaskClient,
+    csrf: str,
+    provider: Provider,
+    fake: Any,
+) -> None:
+    fake.script(chunks=[f"c{i} " for i in range(60)], delay=0.03)
+    chat_id = send(client, csrf, "resume elsewhere").get_json()["chat_id"]
+    answer_id = messages_of(app, chat_id)[1].id
+    wait_until(lambda: len(messages_of(app, chat_id)[1].content) >= 6, timeout=10)
+    other = create_app(app_config).test_client()
+    # EventSource resends the last id it saw: the other instance resumes exactly there.
+    response = other.get(
+        f"/chats/{chat_id}/messages/{answer_id}/stream", headers={"Last-Event-ID": "6"}
+    )
+    events = sse_events(response)
+    finish(app)
+    full = messages_of(app, chat_id)[1].content
+    assert "".join(_texts(events)) == full[6:]
+    assert [d["status"] for d in _done(events)] == ["complete"]
