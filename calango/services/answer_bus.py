@@ -93,10 +93,11 @@ class AnswerBus:
         events: queue.Queue[BusEvent] = queue.Queue()
         with self.lock:
             self.followers.setdefault(message_id, []).append(events)
-        self._ensure_listener()
-        # What is published before our LISTEN is active would be lost: wait for it (only the
-        # first follower of an idle process waits, one connection's time).
-        self.listening.wait(LISTEN_WAIT_SECONDS)
+        if self.enabled:
+            self._ensure_listener()
+            # What is published before our LISTEN is active would be lost: wait for it (only
+            # the first follower of an idle process waits, one connection's time).
+            self.listening.wait(LISTEN_WAIT_SECONDS)
         return events
 
     def unsubscribe(self, message_id: int, events: queue.Queue[BusEvent]) -> None:
