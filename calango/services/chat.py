@@ -132,6 +132,14 @@ def _lookup(provider_name: str, persona_name: str) -> tuple[Provider | None, Per
     return row[0], row[1]
 
 
+def resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings, str]:
+    """The provider called ``name``, its settings (key resolved) and the model the menu's
+    ``value`` names, for a caller that starts answers itself (regenerate, the arena); raises
+    ChatInputError (translated) for anything the user must fix."""
+    found, _persona = _lookup(name, "")
+    return _resolve_provider(found, name, value)
+
+
 def _resolve_provider(
     provider: Provider | None, name: str, value: str
 ) -> tuple[Provider, ProviderSettings, str]:
