@@ -9,10 +9,10 @@ from calango.models.provider import Provider
 from calango.models.setting import Setting
 
 __all__ = [
+    "DEFAULT_PERSONA_NAME",
     "ArenaContender",
     "ArenaRound",
     "ArenaVote",
-    "DEFAULT_PERSONA_NAME",
     "CallKind",
     "ChatMessage",
     "ChatSession",

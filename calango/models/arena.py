@@ -50,6 +50,8 @@ class ArenaRound(db.Model):
     title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
     # Blind: columns in random order (``ArenaContender.position``), names hidden until the vote.
     blind: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How many prompts the round has had (its first and each follow-up).
+    turns: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Where an imported round came from (the original app's "rinha-mode" records).
@@ -91,12 +93,14 @@ class ArenaContender(db.Model):
     provider: Mapped[str] = mapped_column(String(NAME_MAX))
     model: Mapped[str] = mapped_column(String(200))
     persona: Mapped[str | None] = mapped_column(String(NAME_MAX))
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("chat_sessions.id", ondelete="CASCADE"), unique=True
+    # Its conversation: a session of kind "arena"; "Continue in a chat" makes it a chat (the
+    # round keeps showing its first turns); NULL once that chat is deleted.
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("chat_sessions.id", ondelete="SET NULL"), unique=True
     )
 
     round: Mapped[ArenaRound] = relationship(back_populates="contenders")
-    session: Mapped[ChatSession] = relationship()
+    session: Mapped[ChatSession | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<ArenaContender {self.round_id}/{self.slot} {self.model!r}>"

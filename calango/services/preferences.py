@@ -35,6 +35,11 @@ def _safe_get(key: str) -> Any:
     return _saved().get(key)
 
 
+def saved_value(key: str) -> Any:
+    """A saved setting's value (None when missing or unreadable)."""
+    return _safe_get(key)
+
+
 def put_setting(key: str, value: Any) -> None:
     """Write a setting in the current transaction (the caller commits)."""
     Setting.put(key, value)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting
+from calango.models import ChatMessage, ChatSession, Persona, Provider, SessionKind, Setting
 
 FORMAT = "calango-export"
 VERSION = 1
@@ -99,7 +99,11 @@ def chat_ids() -> Iterator[uuid.UUID]:
     last: tuple[Any, Any] | None = None
     table = ChatSession.__table__
     while True:
-        query = select(table.c.id, table.c.created_at).order_by(table.c.created_at, table.c.id)
+        query = (
+            select(table.c.id, table.c.created_at)
+            .where(table.c.kind == SessionKind.CHAT)  # A Rinha's sessions are no chats
+            .order_by(table.c.created_at, table.c.id)
+        )
         if last is not None:
             query = query.where(
                 (table.c.created_at > last[0])
