@@ -15,6 +15,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 
 from calango.models.arena import MAX_CONTENDERS
 from calango.services.arena import ContenderChoice
@@ -101,7 +102,11 @@ class LeaderboardForm(FlaskForm):
 
     period = SelectField(
         _l("Period"),
-        choices=[("all", _l("All time")), ("30", _l("Last 30 days")), ("7", _l("Last 7 days"))],
+        choices=[
+            SelectChoice("all", _l("All time")),
+            SelectChoice("30", _l("Last 30 days")),
+            SelectChoice("7", _l("Last 7 days")),
+        ],
         default="all",
     )
     persona = SelectField(_l("Persona"), default="", validate_choice=False)

@@ -70,8 +70,11 @@ def games_of_vote(shown: Sequence[Key], winner: Key | None, tie: bool) -> list[G
     return games
 
 
-def strengths(games: Sequence[Game], prior: float = 1.0) -> dict[Key, float]:
-    """Bradley–Terry strengths (geometric mean 1) fitted by MM iterations."""
+def strengths(
+    games: Sequence[Game], prior: float = 1.0, normalize: bool = True
+) -> dict[Key, float]:
+    """Bradley–Terry strengths fitted by MM iterations, scaled to a geometric mean of 1
+    (``normalize``; without it, on the scale of the prior's strength-1 opponent)."""
     wins: dict[Key, float] = defaultdict(float)
     pairs: dict[Key, dict[Key, float]] = defaultdict(lambda: defaultdict(float))
     for game in games:
@@ -91,13 +94,18 @@ def strengths(games: Sequence[Game], prior: float = 1.0) -> dict[Key, float]:
             if prior:
                 denominator += prior / (p[i] + 1.0)
             new[i] = max(numerator, 1e-12) / denominator
-        scale = math.exp(sum(math.log(v) for v in new.values()) / len(new))
-        new = {k: v / scale for k, v in new.items()}
+        if not prior:  # without the virtual opponent only ratios are defined: fix the scale
+            new = _normalized(new)
         change = max(abs(math.log(new[k] / p[k])) for k in players)
         p = new
         if change < TOLERANCE:
             break
-    return p
+    return _normalized(p) if normalize else p
+
+
+def _normalized(p: dict[Key, float]) -> dict[Key, float]:
+    scale = math.exp(sum(math.log(v) for v in p.values()) / len(p))
+    return {k: v / scale for k, v in p.items()}
 
 
 def to_rating(strength: float) -> float:
