@@ -37,6 +37,7 @@ class SessionKind:
 
     CHAT = "chat"
     ARENA = "arena"
+    ALL = (CHAT, ARENA)
 
 
 class MessageStatus:

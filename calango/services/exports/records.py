@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import select
 
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession, Persona, Provider, SessionKind, Setting
+from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting
 
 FORMAT = "calango-export"
 VERSION = 1
 BATCH = 500
 
-CHAT_FIELDS = ("id", "title", "persona", "created_at", "updated_at", "import_key")
+CHAT_FIELDS = ("id", "title", "persona", "created_at", "updated_at", "import_key", "kind")
 MESSAGE_FIELDS = (
     "id",
     "role",
@@ -99,11 +99,8 @@ def chat_ids() -> Iterator[uuid.UUID]:
     last: tuple[Any, Any] | None = None
     table = ChatSession.__table__
     while True:
-        query = (
-            select(table.c.id, table.c.created_at)
-            .where(table.c.kind == SessionKind.CHAT)  # A Rinha's sessions are no chats
-            .order_by(table.c.created_at, table.c.id)
-        )
+        # A Rinha's contenders' conversations too (``kind``): the rounds refer to them.
+        query = select(table.c.id, table.c.created_at).order_by(table.c.created_at, table.c.id)
         if last is not None:
             query = query.where(
                 (table.c.created_at > last[0])
