@@ -147,12 +147,13 @@ def votes_for_leaderboard(days: int | None) -> list[ArenaVote]:
 
 
 def answer_metrics(days: int | None, persona: str | None) -> list[tuple[str, str, object, object]]:
-    """(provider, model, cost, ttft_ms) of every finished arena answer in the period."""
+    """(provider, model, cost, ttft_ms) of every finished arena answer in the period (stopped
+    and failed ones too: they cost, and many had a first token)."""
     query = (
         select(ArenaContender.provider, ArenaContender.model, ChatMessage.cost, ChatMessage.ttft_ms)
         .join(ChatMessage, ChatMessage.session_id == ArenaContender.session_id)
         .join(ArenaRound, ArenaRound.id == ArenaContender.round_id)
-        .where(ChatMessage.role == "assistant", ChatMessage.status == MessageStatus.COMPLETE)
+        .where(ChatMessage.role == "assistant", ChatMessage.status != MessageStatus.STREAMING)
     )
     if days is not None:
         query = query.where(ArenaRound.created_at >= utcnow() - timedelta(days=days))

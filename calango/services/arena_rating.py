@@ -1,4 +1,4 @@
-"""Bradley–Terry ratings from pairwise results, with a bootstrap confidence interval.
+"""Bradley–Terry ratings from pairwise results, with a confidence interval.
 
 A vote on a turn becomes pairwise results between the models shown: the winner beats each
 other contender; a tie is half a win for each side of every pair. "All bad" says nothing
@@ -8,22 +8,21 @@ Strengths are fitted with the MM algorithm (Hunter, 2004): ``p_i ← W_i / Σ_j 
 ``W_i`` the wins of ``i`` (ties as halves), ``n_ij`` the games between ``i`` and ``j``. A weak
 prior (``prior`` games, half won, against a virtual opponent of strength 1) keeps a model that
 never won finite. Ratings are on the Elo scale: ``1000 + 400·log10(p)``, with the strengths'
-geometric mean at 1 (rating 1000). The interval comes from resampling the votes with
-replacement (a fixed seed: the same votes always give the same interval).
+geometric mean at 1 (rating 1000). The 95% interval is ±1.96 standard errors of the rating,
+from the inverse of the observed (Fisher) information at the fit: deterministic, cheap, and
+honest for few votes (a bootstrap of one vote collapses to a point).
 """
 
 from __future__ import annotations
 
 import math
-import random
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 BASE = 1000.0
 SCALE = 400.0
-BOOTSTRAP_SAMPLES = 200
-BOOTSTRAP_SEED = 16
+Z95 = 1.959964  # the normal quantile of a two-sided 95% interval
 MAX_ITERATIONS = 500
 TOLERANCE = 1e-9
 
@@ -113,34 +112,63 @@ def to_rating(strength: float) -> float:
     return BASE + SCALE * math.log10(strength)
 
 
-def ratings(
-    votes: Sequence[Vote], prior: float = 1.0, samples: int = BOOTSTRAP_SAMPLES
-) -> dict[Key, Rating]:
-    """Each model's rating from all ``votes``, with a 95% bootstrap interval."""
-    all_games = [game for vote in votes for game in vote]
-    point = {k: to_rating(v) for k, v in strengths(all_games, prior).items()}
-    if not point:
+def ratings(votes: Sequence[Vote], prior: float = 1.0) -> dict[Key, Rating]:
+    """Each model's rating from all ``votes``, with a 95% interval from the Fisher
+    information (see ``_covariance``)."""
+    games = [game for vote in votes for game in vote]
+    fitted = strengths(games, prior, normalize=False)
+    if not fitted:
         return {}
-    draws: dict[Key, list[float]] = defaultdict(list)
-    rng = random.Random(BOOTSTRAP_SEED)
-    informative = [vote for vote in votes if vote]
-    for _sample in range(samples if informative else 0):
-        resample = [game for vote in rng.choices(informative, k=len(informative)) for game in vote]
-        fitted = strengths(resample, prior)
-        for key in point:
-            # A model absent from a resample is unrated there: its prior places it at 1000.
-            draws[key].append(to_rating(fitted.get(key, 1.0)))
+    keys = list(fitted)
+    covariance = _covariance(games, fitted, keys, prior)
+    log_mean = sum(math.log(fitted[k]) for k in keys) / len(keys)
+    k = len(keys)
     result: dict[Key, Rating] = {}
-    for key, value in point.items():
-        values = sorted(draws[key]) or [value]
-        result[key] = Rating(value, _quantile(values, 0.025), _quantile(values, 0.975))
+    for a, key in enumerate(keys):
+        # The rating is relative to the models' mean: Var(θ_a − θ̄) = cᵀ·C·c, c = e_a − 1/k.
+        c = [(1.0 if b == a else 0.0) - 1.0 / k for b in range(k)]
+        variance = sum(c[x] * covariance[x][y] * c[y] for x in range(k) for y in range(k))
+        spread = Z95 * SCALE / math.log(10) * math.sqrt(max(variance, 0.0))
+        rating = BASE + SCALE * (math.log(fitted[key]) - log_mean) / math.log(10)
+        result[key] = Rating(rating, rating - spread, rating + spread)
     return result
 
 
-def _quantile(sorted_values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile by linear interpolation between the closest ranks."""
-    position = q * (len(sorted_values) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    fraction = position - low
-    return sorted_values[low] * (1 - fraction) + sorted_values[high] * fraction
+def _covariance(
+    games: Sequence[Game], p: dict[Key, float], keys: list[Key], prior: float
+) -> list[list[float]]:
+    """The inverse of the observed information of the log-strengths θ = ln p: each game
+    between i and j adds π(1−π) (π = p_i/(p_i+p_j)) to I_ii and I_jj and takes it from I_ij;
+    the prior's virtual games against strength 1 make I invertible."""
+    index = {key: n for n, key in enumerate(keys)}
+    k = len(keys)
+    info = [[0.0] * k for _ in range(k)]
+    for game in games:
+        i, j = index[game.a], index[game.b]
+        pi = p[game.a] / (p[game.a] + p[game.b])
+        w = pi * (1 - pi)
+        info[i][i] += w
+        info[j][j] += w
+        info[i][j] -= w
+        info[j][i] -= w
+    for key, n in index.items():
+        pi = p[key] / (p[key] + 1.0)
+        info[n][n] += prior * pi * (1 - pi) + 1e-9
+    return _inverse(info)
+
+
+def _inverse(matrix: list[list[float]]) -> list[list[float]]:
+    """Gauss–Jordan inverse of a symmetric positive definite matrix (small: one row per
+    model)."""
+    k = len(matrix)
+    work = [row[:] + [1.0 if c == r else 0.0 for c in range(k)] for r, row in enumerate(matrix)]
+    for col in range(k):
+        pivot = max(range(col, k), key=lambda r: abs(work[r][col]))
+        work[col], work[pivot] = work[pivot], work[col]
+        head = work[col][col]
+        work[col] = [v / head for v in work[col]]
+        for r in range(k):
+            if r != col and work[r][col]:
+                factor = work[r][col]
+                work[r] = [v - factor * h for v, h in zip(work[r], work[col], strict=True)]
+    return [row[k:] for row in work]

@@ -107,17 +107,29 @@ def test_a_vote_becomes_pairwise_games() -> None:
     assert games_of_vote(["A", "A", "B"], "A", tie=False) == [Game("A", "B", 1.0)]
 
 
-def test_interval_brackets_the_rating_and_is_reproducible() -> None:
+def test_interval_from_the_fisher_information_by_hand() -> None:
+    # One win of A over B, with the prior: a = p_A ≈ 2.1304, p_B = 1/a (see above). By hand,
+    # with w = π(1−π) for π = a²/(a²+1) (A against B) and v = π₀(1−π₀) for π₀ = a/(a+1)
+    # (each against the virtual opponent), the information is [[w+v, −w], [−w, w+v]] and the
+    # variance of θ_A − (θ_A+θ_B)/2 is 1 / (2·(2w+v)).
+    rated = ratings([[Game("A", "B", 1.0)]])
+    a = _bisect(lambda x: x * x / (x * x + 1) + x / (x + 1) - 1.5, 1.0, 10.0)
+    pi, pi0 = a * a / (a * a + 1), a / (a + 1)
+    w, v = pi * (1 - pi), pi0 * (1 - pi0)
+    spread = 1.959964 * 400 / math.log(10) * math.sqrt(1 / (2 * (2 * w + v)))
+    assert rated["A"].rating == pytest.approx(to_rating(a), abs=1e-6)
+    assert rated["A"].high - rated["A"].rating == pytest.approx(spread, rel=1e-6)
+    assert rated["A"].rating - rated["A"].low == pytest.approx(spread, rel=1e-6)
+    assert rated["B"].rating == pytest.approx(2000 - rated["A"].rating)
+
+
+def test_more_evidence_narrows_the_interval() -> None:
     votes = [[g] for g in _wins("A", "B", 8) + _wins("B", "A", 2)]
-    first = ratings(votes)
-    assert first == ratings(votes)  # a fixed seed: the same votes, the same interval
-    a = first["A"]
-    assert a.low <= a.rating <= a.high
-    assert a.low < a.high
-    assert first["B"].rating < 1000 < a.rating
-    # More of the same evidence narrows the interval.
-    more = ratings(votes * 5)["A"]
-    assert more.high - more.low < a.high - a.low
+    few = ratings(votes)["A"]
+    assert few.low < few.rating < few.high
+    assert ratings(votes)["B"].rating < 1000 < few.rating
+    many = ratings(votes * 5)["A"]
+    assert many.high - many.low < few.high - few.low
 
 
 def test_no_votes_no_ratings() -> None:
