@@ -75,7 +75,9 @@ class RoundForm(FlaskForm):
             if not value:
                 continue
             persona = entry.form.persona.data or self.persona.data or ""
-            result.append(ContenderChoice(value[:300], int(persona) if persona.isdigit() else None))
+            # At most 9 digits: any larger number is no row id (PostgreSQL's integer).
+            persona_id = int(persona) if persona.isdigit() and len(persona) <= 9 else None
+            result.append(ContenderChoice(value[:300], persona_id))
         return result
 
 

@@ -30,6 +30,7 @@ from calango.extensions import db
 from calango.forms import ConfirmForm, confirm_then_delete
 from calango.models import ArenaRound, ChatMessage, VoteOutcome
 from calango.rendering import render_markdown
+from calango.request_input import DATABASE_ID_MAX
 from calango.services import arena, arena_actions, arena_leaderboard, composer
 from calango.services import arena_queries as queries
 from calango.services.arena_view import round_view
@@ -52,13 +53,17 @@ def _wants_json() -> bool:
 
 def _index(form: RoundForm | None = None, error: str | None = None, status: int = 200):
     options = composer.composer_options()
+    before = request.args.get("before", type=int)
+    in_range = before is not None and 0 < before <= DATABASE_ID_MAX
+    rounds = queries.recent_rounds(before=before if in_range else None)
     form = form or RoundForm(formdata=None)
     form.offer(options, arena_actions.last_choice())
     page = render_template(
         "arena/index.html",
         form=form,
         error=error,
-        rounds=queries.recent_rounds(),
+        rounds=rounds,
+        older=rounds[-1].id if len(rounds) == queries.ROUNDS_PAGE_SIZE else None,
         has_models=bool(options.providers),
     )
     return page, status

@@ -172,8 +172,12 @@ def start_round(prompt: str, choices: list[ContenderChoice], blind: bool) -> Are
 def follow_up(arena_round: ArenaRound, prompt: str) -> None:
     """Ask every contender still in the round a follow-up; each answers from its own history."""
     text = _checked_prompt(prompt)
+    # Take the round first (a row lock on PostgreSQL, SQLite's write lock): a second
+    # follow-up from another tab waits here, then sees this one's answers being written.
+    queries.touch_round(arena_round.id, utcnow())
     alive = utcnow() - timedelta(seconds=lease_seconds())
     if queries.streaming_message_ids(arena_round.id, alive):
+        db.session.rollback()
         raise ArenaInputError(
             _("The contenders are still answering. Wait for them, or stop them, then ask again."),
             status=409,

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import selectinload
 
 from calango.extensions import db
@@ -42,12 +42,21 @@ def recent_rounds(limit: int = ROUNDS_PAGE_SIZE, before: int | None = None) -> l
     """Rounds newest first (a page of them; ``before`` a round id to continue after)."""
     query = select(ArenaRound).options(selectinload(ArenaRound.contenders))
     if before is not None:
-        query = query.where(ArenaRound.id < before)
+        after = db.session.scalar(select(ArenaRound.created_at).where(ArenaRound.id == before))
+        if after is not None:
+            query = query.where(
+                tuple_(ArenaRound.created_at, ArenaRound.id) < tuple_(after, before)
+            )
     return list(
         db.session.scalars(
             query.order_by(ArenaRound.created_at.desc(), ArenaRound.id.desc()).limit(limit)
         )
     )
+
+
+def touch_round(round_id: int, now: datetime) -> None:
+    """Bump the round's ``updated_at``: the UPDATE takes the round for this transaction."""
+    db.session.execute(update(ArenaRound).where(ArenaRound.id == round_id).values(updated_at=now))
 
 
 def round_count() -> int:

@@ -215,3 +215,22 @@ def test_the_contender_choice_is_remembered(
     selected = re.findall(r'<option selected value="([^"]+)"', page)
     assert selected[:3] == [pair(provider, m) for m in ("gamma", "delta", "alpha")]
     assert re.search(r'<input checked id="blind"', page)
+
+
+def test_rounds_are_paged_newest_first(app: Flask, client: FlaskClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with app.app_context():
+        for n in range(55):
+            moment = start + timedelta(hours=n)
+            db.session.add(ArenaRound(title=f"round {n:02d}", created_at=moment, updated_at=moment))
+        db.session.commit()
+    first = client.get("/rinha/").get_data(as_text=True)
+    assert "round 54" in first and "round 05" in first and "round 04" not in first
+    older = re.search(r'href="(/rinha/\?before=\d+)"', first)
+    assert older
+    second = client.get(older.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    titles = re.findall(r">round (\d\d)</a>", second)
+    assert titles == ["04", "03", "02", "01", "00"]
+    assert client.get("/rinha/?before=99999999999").status_code == 200
