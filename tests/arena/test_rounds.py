@@ -218,3 +218,24 @@ def test_stop_one_and_stop_all(
         "beta": "stopped",
         "gamma": "stopped",
     }
+
+
+def test_hostile_output_stays_inert_while_streaming_and_after(
+    app: Flask, client: FlaskClient, provider: Provider, fake: Any
+) -> None:
+    hostile = '<script>alert(1)</script><img src=x onerror="alert(2)"> '
+    fake.script(chunks=[hostile, "**bold** ", "end"], delay=0.4)
+    token = csrf_token_from(client, "/rinha/")
+    response = start_round(client, token, [pair(provider, "alpha"), pair(provider, "beta")])
+    round_id = round_id_from(response)
+    answer = _answers(app, round_id)["alpha"]
+    received = client.get(f"/rinha/{round_id}/messages/{answer.id}/stream").get_data(as_text=True)
+    snapshots = [line for line in received.splitlines() if line.startswith('data: {"html"')]
+    assert snapshots, received  # the text was sent while being written, as HTML
+    assert "<script" not in received and "<img" not in received  # shown as text only
+    assert "&lt;script&gt;alert(1)" in received
+    assert "\\u003c" not in received.lower()  # no tag hidden in a JSON escape
+    assert "<strong>bold</strong>" in received  # Markdown, through the sanitiser
+    finish(app)
+    page = client.get(f"/rinha/{round_id}").get_data(as_text=True)
+    assert "<script>alert" not in page and "<img src=x" not in page
