@@ -126,7 +126,7 @@ def test_transfer_copies_everything_with_ids_and_reencrypted_keys(desktop_app, p
         chat = db.session.scalars(select(ChatSession)).first()
         chat.messages.append(ChatMessage(role="user", content="after the move"))
         db.session.commit()
-        assert chat.messages[-1].id == 28
+        assert chat.messages[-1].id == 29  # after the 28 copied
         db.session.remove()
 
 
