@@ -18,6 +18,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Uuid,
+    case,
     cast,
     literal,
     null,
@@ -27,7 +28,14 @@ from sqlalchemy import (
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import Subquery
 
-from calango.models import CallKind, ChatMessage, ChatSession, MessageStatus, ProviderCall
+from calango.models import (
+    CallKind,
+    ChatMessage,
+    ChatSession,
+    MessageStatus,
+    ProviderCall,
+    SessionKind,
+)
 
 # The kinds recorded on messages (the others are rows of provider_calls).
 ANSWER_KINDS = (CallKind.CHAT, CallKind.ARENA)
@@ -70,13 +78,11 @@ class CallFilter:
 
 def _answers(f: CallFilter) -> Select[Any]:
     m = ChatMessage
-    # A session's kind is "chat" or "arena": the same words as the call kinds.
-    kind = (
-        select(ChatSession.kind)
-        .where(ChatSession.id == m.session_id)
-        .scalar_subquery()
-        .cast(String(20))
-    )
+    # A Rinha's answers are the messages of arena sessions. Not correlated: the (few) arena
+    # sessions are read once per query, not looked up for every message.
+    in_arena = m.session_id.in_(select(ChatSession.id).where(ChatSession.kind == SessionKind.ARENA))
+    kind = case((in_arena, literal(CallKind.ARENA, String(20))),
+                else_=literal(CallKind.CHAT, String(20)))  # fmt: skip
     query = select(
         kind.label("kind"),
         m.id.label("id"),
@@ -96,8 +102,10 @@ def _answers(f: CallFilter) -> Select[Any]:
     ).where(m.role == "assistant", m.status != MessageStatus.STREAMING)
     if f.persona:
         query = query.where(m.persona == f.persona)
-    if f.kind in ANSWER_KINDS:
-        query = query.where(kind == f.kind)
+    if f.kind == CallKind.ARENA:
+        query = query.where(in_arena)
+    elif f.kind == CallKind.CHAT:
+        query = query.where(~in_arena)
     return _narrowed(query, m, f)
 
 

@@ -239,3 +239,20 @@ def test_hostile_output_stays_inert_while_streaming_and_after(
     finish(app)
     page = client.get(f"/rinha/{round_id}").get_data(as_text=True)
     assert "<script>alert" not in page and "<img src=x" not in page
+
+
+def test_a_model_the_provider_does_not_know_fails_in_its_column(
+    app: Flask, client: FlaskClient, provider: Provider, fake: Any
+) -> None:
+    fake.script_model("alpha", reply="known model here")
+    fake.script_model(
+        "beta", status=404, error_body={"error": {"message": "The model `beta` does not exist"}}
+    )
+    token = csrf_token_from(client, "/rinha/")
+    response = start_round(client, token, [pair(provider, "alpha"), pair(provider, "beta")])
+    finish(app)
+    answers = _answers(app, round_id_from(response))
+    assert answers["alpha"].status == "complete"
+    assert answers["beta"].status == "error" and answers["beta"].error_class == "not_found"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "known model here" in page and "does not exist" in page
