@@ -185,8 +185,13 @@ def vote(round_id: int, turn: int) -> BaseResponse:
     arena_round = _round_or_404(round_id)
     form = VoteForm()
     value = form.outcome.data or ""
-    outcome, _sep, slot = value.partition(":")
-    winner = int(slot) if outcome == VoteOutcome.WINNER and slot.isdigit() else None
+    outcome, _sep, position = value.partition(":")
+    # The buttons name a column by its position (see templates/arena/round.html).
+    column = next(
+        (c for c in arena_round.contenders if position.isdigit() and c.position == int(position)),
+        None,
+    )
+    winner = column.slot if outcome == VoteOutcome.WINNER and column is not None else -1
     try:
         arena_actions.cast_vote(arena_round, turn, outcome, winner)
     except arena.ArenaInputError as exc:
@@ -196,11 +201,11 @@ def vote(round_id: int, turn: int) -> BaseResponse:
     return redirect(url_for("arena.show", round_id=round_id, _anchor=f"turn-{turn}"), code=303)
 
 
-@bp.post("/<int:round_id>/contenders/<int:slot>/continue")
-def continue_in_chat(round_id: int, slot: int) -> BaseResponse:
+@bp.post("/<int:round_id>/columns/<int:position>/continue")
+def continue_in_chat(round_id: int, position: int) -> BaseResponse:
     ConfirmForm()
     arena_round = _round_or_404(round_id)
-    contender = next((c for c in arena_round.contenders if c.slot == slot), None)
+    contender = next((c for c in arena_round.contenders if c.position == position), None)
     if contender is None:
         abort(404, description=_("This round has no such contender."))
     try:

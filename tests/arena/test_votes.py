@@ -55,7 +55,10 @@ def test_blind_round_hides_the_names_until_the_vote(
     # The column order is the round's random one; vote for the column showing beta.
     arena_round = load_round(app, round_id)
     beta = next(c for c in arena_round.contenders if c.model == "beta")
-    assert _vote(client, round_id, f"winner:{beta.slot}").status_code == 303
+    assert _vote(client, round_id, f"winner:{beta.position}").status_code == 303
+    # The page names columns by position: the slot (the order the models were picked in)
+    # would give them away.
+    assert "data-slot" not in page and "/contenders/" not in page
     page = client.get(f"/rinha/{round_id}").get_data(as_text=True)
     labels = _column_labels(page)
     assert sorted(labels) == ["alpha · Fake", "beta · Fake", "gamma · Fake"]
@@ -137,7 +140,7 @@ def test_continue_in_a_chat(app: Flask, client: FlaskClient, provider: Provider,
     fake.script_model("beta", reply="beta's take")
     round_id = _round(client, app, provider, ["alpha", "beta"])
     token = csrf_token_from(client, f"/rinha/{round_id}")
-    response = client.post(f"/rinha/{round_id}/contenders/1/continue", data={"csrf_token": token})
+    response = client.post(f"/rinha/{round_id}/columns/1/continue", data={"csrf_token": token})
     assert response.status_code == 303
     chat_url = response.headers["Location"]
     assert "/chats/" in chat_url
@@ -197,7 +200,7 @@ def test_delete_a_round_and_clear_the_arena(
         assert db.session.scalar(db.select(db.func.count()).select_from(ChatSession)) == 2
     confirm = client.get("/rinha/clear").get_data(as_text=True)
     assert "1 round" in confirm
-    client.post(f"/rinha/{second}/contenders/0/continue", data={"csrf_token": token})
+    client.post(f"/rinha/{second}/columns/0/continue", data={"csrf_token": token})
     client.post("/rinha/clear", data={"csrf_token": token})
     with app.app_context():
         assert db.session.scalars(db.select(ArenaRound)).all() == []
