@@ -83,6 +83,7 @@ def create_app(config: Any = None) -> Flask:
     init_i18n(app, babel)
 
     from calango import models  # noqa: F401  (registers the tables on db.metadata)
+    from calango.arena import bp as arena_bp
     from calango.chats import bp as chats_bp
     from calango.dashboard import bp as dashboard_bp
     from calango.data import bp as data_bp
@@ -100,6 +101,7 @@ def create_app(config: Any = None) -> Flask:
     app.register_blueprint(data_bp)
     app.register_blueprint(chat_export_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(arena_bp)
 
     from calango.web import init_web
 

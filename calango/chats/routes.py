@@ -27,7 +27,7 @@ from calango.chats.forms import MessageForm, RenameForm
 from calango.chats.history_routes import sidebar as _sidebar
 from calango.extensions import db
 from calango.forms import ConfirmForm, confirm_then_delete
-from calango.models import ChatMessage, ChatSession, MessageStatus
+from calango.models import ChatMessage, ChatSession, MessageStatus, SessionKind
 from calango.services import chat as chat_service
 from calango.services import composer, history
 from calango.services.first_run import first_run_offers
@@ -42,9 +42,12 @@ def _wants_json() -> bool:
 
 
 def _chat_or_404(chat_id: uuid.UUID) -> ChatSession:
-    return db.get_or_404(
+    chat = db.get_or_404(
         ChatSession, chat_id, description=_("This chat does not exist or was deleted.")
     )
+    if chat.kind != SessionKind.CHAT:  # a contender's conversation in A Rinha
+        abort(404, description=_("This chat does not exist or was deleted."))
+    return chat
 
 
 def _message_or_404(chat_id: uuid.UUID, message_id: int) -> ChatMessage:

@@ -73,6 +73,7 @@ def error_labels() -> dict[str, str]:
         "provider": _("Other provider error"),
         "unexpected": _("Unexpected error"),
         "unknown": _("Unknown (recorded before classes)"),
+        "config": _("Not sent: provider not set up"),
     }
 
 

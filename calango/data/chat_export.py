@@ -6,11 +6,11 @@ import re
 import uuid
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, stream_with_context
+from flask import Blueprint, Response, abort, stream_with_context
 from flask_babel import gettext as _
 
 from calango.extensions import db
-from calango.models import ChatSession
+from calango.models import ChatSession, SessionKind
 from calango.services.exports.export import chat_json, chat_markdown
 
 bp = Blueprint("chat_export", __name__, url_prefix="/chats")
@@ -31,9 +31,12 @@ def _filename(chat: ChatSession, extension: str) -> str:
 
 
 def _chat_or_404(chat_id: uuid.UUID) -> ChatSession:
-    return db.get_or_404(
+    chat = db.get_or_404(
         ChatSession, chat_id, description=_("This chat does not exist or was deleted.")
     )
+    if chat.kind != SessionKind.CHAT:  # a contender's conversation in A Rinha
+        abort(404, description=_("This chat does not exist or was deleted."))
+    return chat
 
 
 @bp.get("/<uuid:chat_id>/export.md")

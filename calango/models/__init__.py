@@ -1,7 +1,8 @@
 """Calango's models, one module per aggregate."""
 
+from calango.models.arena import ArenaContender, ArenaRound, ArenaVote, VoteOutcome
 from calango.models.call import CallKind, ProviderCall
-from calango.models.chat import ChatMessage, ChatSession, MessageStatus
+from calango.models.chat import ChatMessage, ChatSession, MessageStatus, SessionKind
 from calango.models.import_job import ImportJob, JobStatus
 from calango.models.persona import DEFAULT_PERSONA_NAME, Persona
 from calango.models.provider import Provider
@@ -9,6 +10,9 @@ from calango.models.setting import Setting
 
 __all__ = [
     "DEFAULT_PERSONA_NAME",
+    "ArenaContender",
+    "ArenaRound",
+    "ArenaVote",
     "CallKind",
     "ChatMessage",
     "ChatSession",
@@ -18,5 +22,7 @@ __all__ = [
     "Persona",
     "Provider",
     "ProviderCall",
+    "SessionKind",
     "Setting",
+    "VoteOutcome",
 ]

@@ -21,7 +21,8 @@ class CallKind:
     CHAT = "chat"
     TEST_CONNECTION = "test_connection"
     FETCH_MODELS = "fetch_models"
-    ALL = (CHAT, TEST_CONNECTION, FETCH_MODELS)
+    ARENA = "arena"  # an answer in A Rinha (kept on its message, like a chat answer)
+    ALL = (CHAT, TEST_CONNECTION, FETCH_MODELS, ARENA)
 
 
 class ProviderCall(db.Model):

@@ -31,6 +31,15 @@ from calango.models.types import UTCDateTime, utcnow
 TITLE_MAX = 200
 
 
+class SessionKind:
+    """What a session is: a chat, or one contender's conversation in A Rinha (hidden from the
+    chats: sidebar, search, exports)."""
+
+    CHAT = "chat"
+    ARENA = "arena"
+    ALL = (CHAT, ARENA)
+
+
 class MessageStatus:
     """Lifecycle of a message; only assistant messages ever leave ``complete``."""
 
@@ -93,6 +102,9 @@ class ChatSession(db.Model):
     # Where an imported chat came from ("tinydb:session:<id>", "chatgpt:<id>", ...): a second
     # import of the same file recognises it. NULL for chats made here.
     import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(
+        String(16), default=SessionKind.CHAT, server_default=SessionKind.CHAT
+    )
 
     messages: Mapped[list[ChatMessage]] = relationship(
         back_populates="chat",
@@ -107,7 +119,11 @@ class ChatSession(db.Model):
     @staticmethod
     def select_recent() -> Select[tuple[ChatSession]]:
         """Most recently active first (the order the sidebar pages through)."""
-        return select(ChatSession).order_by(ChatSession.updated_at.desc(), ChatSession.id.desc())
+        return (
+            select(ChatSession)
+            .where(ChatSession.kind == SessionKind.CHAT)
+            .order_by(ChatSession.updated_at.desc(), ChatSession.id.desc())
+        )
 
 
 class ChatMessage(db.Model):

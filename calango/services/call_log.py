@@ -42,6 +42,8 @@ ERROR_CLASSES: tuple[tuple[type[Exception], str], ...] = (
 )
 UNEXPECTED = "unexpected"
 UNKNOWN = "unknown"  # errors recorded before classes were kept
+# An arena contender that could not be sent to (no key, model or provider gone, disabled).
+NOT_SENT = "config"
 
 
 def error_class_of(exc: BaseException) -> str:

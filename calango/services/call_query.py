@@ -3,7 +3,7 @@ kept in ``provider_calls``. The dashboard, its log and its CSV all read through 
 
 Filters are applied inside each branch of the ``UNION ALL`` so that each table's indexes are
 used; a branch that cannot match (a persona filter for *Test connection*) is left out.
-An arena branch will join here the same way once the arena exists.
+Answers in A Rinha are messages too (of a session of kind ``arena``): their kind is ``arena``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Uuid,
+    case,
     cast,
     literal,
     null,
@@ -27,7 +28,17 @@ from sqlalchemy import (
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import Subquery
 
-from calango.models import CallKind, ChatMessage, MessageStatus, ProviderCall
+from calango.models import (
+    CallKind,
+    ChatMessage,
+    ChatSession,
+    MessageStatus,
+    ProviderCall,
+    SessionKind,
+)
+
+# The kinds recorded on messages (the others are rows of provider_calls).
+ANSWER_KINDS = (CallKind.CHAT, CallKind.ARENA)
 
 # The columns of one recorded call, in the order both branches select them.
 COLUMNS = (
@@ -67,8 +78,13 @@ class CallFilter:
 
 def _answers(f: CallFilter) -> Select[Any]:
     m = ChatMessage
+    # A Rinha's answers are the messages of arena sessions. Not correlated: the (few) arena
+    # sessions are read once per query, not looked up for every message.
+    in_arena = m.session_id.in_(select(ChatSession.id).where(ChatSession.kind == SessionKind.ARENA))
+    kind = case((in_arena, literal(CallKind.ARENA, String(20))),
+                else_=literal(CallKind.CHAT, String(20)))  # fmt: skip
     query = select(
-        literal(CallKind.CHAT, String(20)).label("kind"),
+        kind.label("kind"),
         m.id.label("id"),
         m.session_id.label("session_id"),
         m.timestamp.label("ts"),
@@ -86,6 +102,10 @@ def _answers(f: CallFilter) -> Select[Any]:
     ).where(m.role == "assistant", m.status != MessageStatus.STREAMING)
     if f.persona:
         query = query.where(m.persona == f.persona)
+    if f.kind == CallKind.ARENA:
+        query = query.where(in_arena)
+    elif f.kind == CallKind.CHAT:
+        query = query.where(~in_arena)
     return _narrowed(query, m, f)
 
 
@@ -129,9 +149,9 @@ def _narrowed(query: Select[Any], table: Any, f: CallFilter) -> Select[Any]:
 def branches(f: CallFilter) -> list[Select[Any]]:
     """One ``SELECT`` per table that can hold calls matching ``f`` (never empty)."""
     result: list[Select[Any]] = []
-    if f.kind in (None, CallKind.CHAT):
+    if f.kind is None or f.kind in ANSWER_KINDS:
         result.append(_answers(f))
-    if f.kind != CallKind.CHAT and not f.persona:
+    if f.kind not in ANSWER_KINDS and not f.persona:
         result.append(_other_calls(f))
     return result or [_answers(f).where(literal(False))]
 

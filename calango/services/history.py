@@ -16,7 +16,7 @@ from flask_babel import to_user_timezone
 from sqlalchemy import select, tuple_
 
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession
+from calango.models import ChatMessage, ChatSession, SessionKind
 from calango.models.types import utcnow
 
 SIDEBAR_PAGE_SIZE = 30
@@ -84,12 +84,14 @@ def sidebar_page(cursor: str | None) -> SidebarPage:
         page.pinned = list(
             db.session.scalars(
                 select(ChatSession)
-                .where(ChatSession.pinned_at.is_not(None))
+                .where(ChatSession.pinned_at.is_not(None), ChatSession.kind == SessionKind.CHAT)
                 .order_by(ChatSession.pinned_at.desc(), ChatSession.id.desc())
                 .limit(MAX_PINNED)
             )
         )
-    query = select(ChatSession).where(ChatSession.pinned_at.is_(None))
+    query = select(ChatSession).where(
+        ChatSession.pinned_at.is_(None), ChatSession.kind == SessionKind.CHAT
+    )
     if position is not None:
         query = query.where(tuple_(ChatSession.updated_at, ChatSession.id) < tuple_(*position))
     chats = list(

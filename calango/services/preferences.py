@@ -49,6 +49,11 @@ def primed_keys() -> tuple[str, str, str]:
     return LANGUAGE_KEY, THEME_KEY, LAST_CHOICE_KEY
 
 
+def saved_value(key: str) -> Any:
+    """A saved setting's value (None when missing or unreadable)."""
+    return _safe_get(key)
+
+
 def put_setting(key: str, value: Any) -> None:
     """Write a setting in the current transaction (the caller commits)."""
     Setting.put(key, value)

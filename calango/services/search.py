@@ -16,7 +16,7 @@ from flask_babel import get_timezone
 from sqlalchemy import select
 
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession, Persona, Provider
+from calango.models import ChatMessage, ChatSession, Persona, Provider, SessionKind
 from calango.services.search_sql import MARK_CLOSE, MARK_OPEN, Filters, Term, for_dialect
 
 MAX_QUERY_CHARS = 500
@@ -158,7 +158,7 @@ def search(
             ChatSession.title,
         )
         .join(ChatSession, ChatSession.id == ChatMessage.session_id)
-        .where(ChatMessage.id.in_(ids))
+        .where(ChatMessage.id.in_(ids), ChatSession.kind == SessionKind.CHAT)  # not A Rinha's
     ).all()
     by_id = {row.id: row for row in rows}
     for message_id in ids:

@@ -124,7 +124,7 @@ class SQLiteSearch:
         sql = f"""
             SELECT search_titles.chat_id, highlight(search_titles, 0, :open, :close)
             FROM search_titles JOIN chat_sessions s ON s.id = search_titles.chat_id
-            WHERE search_titles MATCH :q{where}
+            WHERE search_titles MATCH :q AND s.kind = 'chat'{where}
             ORDER BY bm25(search_titles), s.updated_at DESC LIMIT :limit
         """
         params.update(q=self.match(terms), open=MARK_OPEN, close=MARK_CLOSE, limit=limit)
@@ -231,7 +231,7 @@ class PostgreSQLSearch:
         sql = f"""
             SELECT s.id::text,
                 ts_headline('{self.CONFIG}', replace(s.title, '<', :lt), ({query}), :options)
-            FROM chat_sessions s WHERE s.search_vector @@ ({query}){where}
+            FROM chat_sessions s WHERE s.search_vector @@ ({query}) AND s.kind = 'chat'{where}
             ORDER BY ts_rank(s.search_vector, ({query})) DESC, s.updated_at DESC LIMIT :limit
         """
         params.update(options=options, limit=limit, lt=_LT)

@@ -36,7 +36,8 @@ def test_backup_of_the_sqlite_database_while_it_is_open(desktop_app, tmp_path):
         db.session.remove()
     assert size == target.stat().st_size and oct(target.stat().st_mode)[-3:] == "600"
     with sqlite3.connect(target) as copy:
-        assert copy.execute("SELECT count(*) FROM chat_messages").fetchone() == (27,)
+        # 26 of the chats, 2 of the arena round's two contenders (question and answer each).
+        assert copy.execute("SELECT count(*) FROM chat_messages").fetchone() == (28,)
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
@@ -55,7 +56,8 @@ def test_restore_a_sqlite_backup_into_an_empty_database(app, desktop_app, tmp_pa
     app.config["ENCRYPTION_KEY"] = desktop_app.config["ENCRYPTION_KEY"]
     result = app.test_cli_runner().invoke(args=["calango", "restore", str(backup)])
     assert result.exit_code == 0, result.output
-    assert "Restored 6 chats, 27 messages, 3 providers, 3 personas." in result.output
+    # Rows of chat_sessions: 5 chats and the arena round's 2 contenders' conversations.
+    assert "Restored 7 chats, 28 messages, 3 providers, 3 personas." in result.output
     assert _snapshot_of(app) == _snapshot_of(desktop_app)
 
     again = app.test_cli_runner().invoke(args=["calango", "restore", str(backup)])
@@ -68,7 +70,10 @@ def test_restore_a_json_backup(app, desktop_app, tmp_path):
     assert result.exit_code == 0
     restored = app.test_cli_runner().invoke(args=["calango", "restore", str(target)])
     assert restored.exit_code == 0, restored.output
-    assert "Imported: 6 chats, 27 messages, 3 providers, 3 personas, 1 setting." in restored.output
+    assert (
+        "Imported: 5 chats, 28 messages, 1 arena round, 3 providers, 3 personas, 1 setting."
+        in restored.output
+    )
 
 
 def test_restore_refuses_a_file_of_another_kind(app, tmp_path):
@@ -112,7 +117,7 @@ def test_transfer_copies_everything_with_ids_and_reencrypted_keys(desktop_app, p
         args=["calango", "transfer", "--to", url, "--target-key", server.config["ENCRYPTION_KEY"]]
     )
     assert result.exit_code == 0, result.output
-    assert "Transferred 6 chats, 27 messages, 3 providers" in result.output
+    assert "Transferred 7 chats, 28 messages, 3 providers" in result.output
     assert "total cost 0.00024220 USD verified" in result.output
     assert _snapshot_of(server) == _snapshot_of(desktop_app)
 
@@ -121,7 +126,7 @@ def test_transfer_copies_everything_with_ids_and_reencrypted_keys(desktop_app, p
         chat = db.session.scalars(select(ChatSession)).first()
         chat.messages.append(ChatMessage(role="user", content="after the move"))
         db.session.commit()
-        assert chat.messages[-1].id == 28
+        assert chat.messages[-1].id == 29  # after the 28 copied
         db.session.remove()
 
 

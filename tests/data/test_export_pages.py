@@ -55,7 +55,7 @@ def test_export_everything_is_streamed_and_imports_back(app, client, sample_byte
     assert response.status_code == 200 and response.is_streamed
     assert response.headers["Cache-Control"] == "no-store"
     raw = response.get_data()
-    assert len(json.loads(raw)["chats"]) == 6
+    assert len(json.loads(raw)["chats"]) == 7  # 5 chats, 2 arena conversations
 
     with app.app_context():
         db.session.execute(delete(ChatMessage))
@@ -70,7 +70,7 @@ def test_export_everything_is_streamed_and_imports_back(app, client, sample_byte
     )
     assert result.status_code == 200
     text = result.get_data(as_text=True)
-    assert "Imported: 6 chats, 27 messages" in text
+    assert "Imported: 5 chats, 28 messages." in text  # the round itself was kept
 
     again = client.post(
         "/settings/data/import-all",
@@ -117,7 +117,7 @@ def test_cli_export_all_then_import_all(app, runner, tmp_path, sample_bytes):
     target = tmp_path / "everything.json"
     result = runner.invoke(args=["calango", "export-all", str(target)])
     assert result.exit_code == 0, result.output
-    assert len(json.loads(target.read_text())["chats"]) == 6
+    assert len(json.loads(target.read_text())["chats"]) == 7  # with 2 arena conversations
     assert not list(tmp_path.glob(".*partial"))
 
     again = runner.invoke(args=["calango", "import-all", str(target)])

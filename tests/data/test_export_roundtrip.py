@@ -13,7 +13,16 @@ import pytest
 from sqlalchemy import delete, select
 
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting
+from calango.models import (
+    ArenaContender,
+    ArenaRound,
+    ArenaVote,
+    ChatMessage,
+    ChatSession,
+    Persona,
+    Provider,
+    Setting,
+)
 from calango.services.exports.export import chat_json, chat_markdown, export_all
 from calango.services.imports import ImportFileError
 from calango.services.imports.calango_export import import_calango_export
@@ -26,6 +35,9 @@ T0 = datetime(2025, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
 def _varied_database(sample: bytes) -> None:
     """The legacy sample plus rows using every field and status."""
     import_legacy(sample)
+    arena_round = db.session.scalars(select(ArenaRound)).one()  # the sample's arena records
+    arena_round.blind = True
+    arena_round.votes.append(ArenaVote(turn=0, outcome="winner", winner_slot=1, created_at=T0))
     chat = ChatSession(
         id=uuid.uuid4(),
         title="Tudo: ação, 🦎, <b>html</b>",
@@ -102,11 +114,20 @@ def _snapshot() -> dict[str, Any]:
         },
         "personas": {p.name: row(p, ("id",)) for p in db.session.scalars(select(Persona))},
         "settings": {s.key: s.value for s in db.session.scalars(select(Setting))},
+        "rounds": [
+            {
+                **row(r, ("id",)),
+                "contenders": [row(c, ("id", "round_id")) for c in r.contenders],
+                "votes": [row(v, ("id", "round_id")) for v in r.votes],
+            }
+            for r in db.session.scalars(select(ArenaRound).order_by(ArenaRound.created_at))
+        ],
     }
 
 
 def _wipe() -> None:
-    for model in (ChatMessage, ChatSession, Provider, Persona, Setting):
+    for model in (ArenaVote, ArenaContender, ArenaRound, ChatMessage, ChatSession, Provider,
+                  Persona, Setting):  # fmt: skip
         db.session.execute(delete(model))
     db.session.commit()
 
@@ -119,7 +140,8 @@ def test_export_then_import_into_an_empty_database_brings_back_every_field(app_c
 
     _wipe()
     summary = import_calango_export(io.BytesIO(exported))
-    assert summary.imported["chats"] == 8
+    assert summary.imported["chats"] == 7
+    assert summary.imported["rounds"] == 1
     after = _snapshot()
     assert _diff(after, before) == []
 
@@ -137,7 +159,7 @@ def test_import_into_a_database_with_other_chats_keeps_both(app_ctx, sample_byte
     db.session.add(mine)
     db.session.commit()
     import_calango_export(io.BytesIO(exported))
-    assert counts()["chats"] == 7
+    assert counts()["chats"] == 8  # sessions: 5 chats, 2 arena conversations and mine
     # A legacy import afterwards recognises the chats that came through the export.
     assert import_legacy(sample_bytes).nothing_new
 
@@ -266,7 +288,7 @@ def test_export_pages_through_chats_and_messages_in_batches(app_ctx, sample_byte
     whole = json.loads("".join(export_all()))
     monkeypatch.setattr(records, "BATCH", 2)
     paged = json.loads("".join(export_all()))
-    assert len(paged["chats"]) == 9
+    assert len(paged["chats"]) == 10
     assert [c["id"] for c in paged["chats"]] == [c["id"] for c in whole["chats"]]
-    assert len({c["id"] for c in paged["chats"]}) == 9
+    assert len({c["id"] for c in paged["chats"]}) == 10
     assert paged["chats"] == whole["chats"]

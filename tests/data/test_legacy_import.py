@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting
+from calango.models import ArenaRound, ChatMessage, ChatSession, Persona, Provider, Setting
 from calango.services.imports import ImportFileError
 from calango.services.imports.legacy import import_legacy, theme_for
 from tests.data.conftest import counts, history, tinydb
@@ -26,11 +26,13 @@ def _messages(chat: ChatSession) -> list[ChatMessage]:
 def test_sample_file_becomes_chats_with_every_exchange(app_ctx, sample_bytes):
     summary = import_legacy(sample_bytes)
 
-    assert summary.imported["chats"] == 6
+    assert summary.imported["chats"] == 5
+    assert summary.imported["rounds"] == 1
     assert summary.imported["providers"] == 3
-    # 14 records; the two arena answers share one question.
-    assert summary.imported["messages"] == 27
-    assert counts()["messages"] == 27
+    # 14 records, each a question and its answer (the two arena records are a round's two
+    # contenders, each asked the question in its own conversation).
+    assert summary.imported["messages"] == 28
+    assert counts()["messages"] == 28
 
     chat = _chat("Como faço um decorator em Pyth..")
     messages = _messages(chat)
@@ -51,13 +53,21 @@ def test_sample_file_becomes_chats_with_every_exchange(app_ctx, sample_bytes):
     assert failed.error.startswith("Não foi possível conectar ao Ollama.")
     assert failed.token_usage == {"prompt": 0, "completion": 0, "total": 0, "estimated": False}
 
-    arena = _chat("A Rinha (imported)")
-    arena_messages = _messages(arena)
-    assert [m.role for m in arena_messages] == ["user", "assistant", "assistant"]
-    assert [m.content for m in arena_messages[1:]] == [
-        "Resposta do lutador 0",
-        "Resposta do lutador 1",
+    # The original's arena records ("rinha-mode") are a round of A Rinha, not a chat.
+    arena_round = db.session.scalars(select(ArenaRound)).one()
+    assert arena_round.title == "Quem ganha: gato ou calango?"
+    assert [(c.provider, c.model) for c in arena_round.contenders] == [
+        ("openai", "gpt-4o"),
+        ("anthropic", "claude-sonnet-4-5"),
     ]
+    for number, contender in enumerate(arena_round.contenders):
+        assert contender.session.kind == "arena"
+        messages = _messages(contender.session)
+        assert [(m.role, m.content) for m in messages] == [
+            ("user", "Quem ganha: gato ou calango?"),
+            ("assistant", f"Resposta do lutador {number}"),
+        ]
+        assert messages[1].cost is not None
 
 
 def test_imported_answers_count_in_a_cuca(app_ctx, client, sample_bytes):
@@ -97,7 +107,8 @@ def test_second_import_adds_nothing_and_says_so(app_ctx, sample_bytes):
     again = import_legacy(sample_bytes)
     assert again.nothing_new
     assert counts() == before
-    assert again.present["chats"] == 6 and again.present["messages"] == 27
+    assert again.present["chats"] == 5 and again.present["messages"] == 28
+    assert again.present["rounds"] == 1
     assert "Nothing new to import" in " ".join(again.lines())
 
 

@@ -25,7 +25,10 @@ def test_cli_imports_the_file_in_calango_home_by_default(app, runner, sample_byt
     (Path(app.config["CALANGO_HOME"]) / "calango.json").write_bytes(sample_bytes)
     result = runner.invoke(args=["calango", "import-tinydb"])
     assert result.exit_code == 0, result.output
-    assert "Imported: 6 chats, 27 messages, 3 providers, 1 persona, 1 setting." in result.output
+    assert (
+        "Imported: 5 chats, 28 messages, 1 arena round, 3 providers, 1 persona, 1 setting."
+        in result.output
+    )
     assert "Python Expert" in result.output  # skipped, with its reason
 
     again = runner.invoke(args=["calango", "import-tinydb"])
@@ -58,9 +61,9 @@ def test_upload_shows_the_summary_then_nothing_new(app, client, sample_bytes):
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert "Import finished" in text
-    assert "6 chats, 27 messages, 3 providers, 1 persona, 1 setting" in text
+    assert "5 chats, 28 messages, 1 arena round, 3 providers, 1 persona, 1 setting" in text
     assert "one with this name exists with another prompt" in text
-    assert "A Rinha (imported)" in client.get("/chats/").get_data(as_text=True)
+    assert "Quem ganha: gato ou calango?" in client.get("/rinha/").get_data(as_text=True)
 
     again = _upload(client, sample_bytes).get_data(as_text=True)
     assert "Nothing new to import" in again
@@ -109,7 +112,7 @@ def test_chat_page_offers_the_import_on_first_run(app, client, sample_bytes):
     token = csrf_token_from(client, "/")
     response = client.post("/settings/data/import-tinydb/home", data={"csrf_token": token})
     assert response.status_code == 200
-    assert "6 chats, 27 messages" in response.get_data(as_text=True)
+    assert "5 chats, 28 messages" in response.get_data(as_text=True)
     # Chats exist now: no more offer.
     assert "legacy-offer" not in client.get("/").get_data(as_text=True)
 
@@ -148,7 +151,7 @@ def test_summary_in_portuguese(app, client, sample_bytes):
     )
     text = response.get_data(as_text=True)
     assert "Importação concluída" in text
-    assert "6 conversas, 27 mensagens, 3 provedores, 1 persona, 1 configuração" in text
-    assert "A Rinha (importada)" in client.get(
-        "/chats/", headers={"Accept-Language": "pt-BR"}
-    ).get_data(as_text=True)
+    assert (
+        "5 conversas, 28 mensagens, 1 rodada da Rinha, 3 provedores, 1 persona, 1 configuração"
+        in text
+    )

@@ -251,7 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self._read_json()
         self._record(body)
-        script = self.server.fake._script
+        model = body.get("model") if isinstance(body, dict) else None
+        script = self.server.fake._per_model.get(model, self.server.fake._script)
         path = self.path.split("?")[0].rstrip("/")
         try:
             if path in ("/v1/chat/completions", "/v1/messages") and self._hostile(
@@ -402,6 +403,7 @@ class FakeProviderServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._script = Script()
+        self._per_model: dict[str, Script] = {}  # model name → what it does (A Rinha)
         self._gate = threading.Event()
         self._gate.set()
         self._held = threading.Event()  # a stream reached the closed gate
@@ -473,10 +475,18 @@ class FakeProviderServer:
             self._script = replace(Script(), **changes)
         return self
 
+    def script_model(self, model: str, **changes: Any) -> FakeProviderServer:
+        """Like ``script``, for requests naming ``model`` only (several models answering at
+        once, each its own way); returns self."""
+        with self._lock:
+            self._per_model[model] = replace(Script(), **changes)
+        return self
+
     def reset(self) -> None:
         """Default behaviour, no recorded requests, not holding."""
         with self._lock:
             self._script = Script()
+            self._per_model.clear()
             self.requests.clear()
             self.disconnects = 0
         self._gate.set()

@@ -192,3 +192,40 @@ def test_chats_get_the_id_of_the_persona_they_name(empty_database_url, tmp_path)
         assert db.session.scalar(sa.text(orphans)) == 4
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_ARENA = "64bdd7a8eaa4"
+
+
+def test_existing_sessions_are_chats_and_arena_sessions_leave_on_downgrade(
+    empty_database_url, tmp_path
+):
+    app = _app(empty_database_url, tmp_path)
+    now = "2026-01-01 00:00:00"
+    with app.app_context():
+        upgrade(revision=BEFORE_ARENA)
+        ids = [f"{n:032x}" for n in (1, 2)]
+        if db.engine.dialect.name == "postgresql":
+            ids = [f"{c[:8]}-{c[8:12]}-{c[12:16]}-{c[16:20]}-{c[20:]}" for c in ids]
+        _insert(
+            "chat_sessions",
+            [{"id": ids[0], "title": "old chat", "created_at": now, "updated_at": now}],
+        )
+        upgrade()
+        assert db.session.scalar(sa.text("SELECT kind FROM chat_sessions")) == "chat"
+        _insert(
+            "chat_sessions",
+            [{"id": ids[1], "title": "arena", "created_at": now, "updated_at": now,
+              "kind": "arena"}],
+        )  # fmt: skip
+        downgrade(revision=BEFORE_ARENA)
+        titles = db.session.scalars(sa.text("SELECT title FROM chat_sessions")).all()
+        assert titles == ["old chat"]  # the arena's session went with the arena
+        if db.engine.dialect.name == "sqlite":
+            # Neither direction rebuilt chat_sessions: its search triggers still work.
+            db.session.execute(sa.text("UPDATE chat_sessions SET title = 'renamed'"))
+            db.session.commit()
+            found = db.session.scalars(sa.text("SELECT title FROM search_titles")).all()
+            assert found == ["renamed"]
+        db.session.remove()
+        db.engine.dispose()

@@ -5,9 +5,12 @@ rows), so its memory does not grow with the database. Its layout::
 
     {"format": "calango-export", "version": 1, "exported_at": "...",
      "settings": {...}, "providers": [...], "personas": [...],
-     "chats": [{"id": ..., "title": ..., ..., "messages": [{...}, ...]}, ...]}
+     "chats": [{"id": ..., "title": ..., ..., "messages": [{...}, ...]}, ...],
+     "arena_rounds": [{"title": ..., "contenders": [...], "votes": [...]}, ...]}
 
-Each chat's ``messages`` comes last in the chat, so an importer can stream them too.
+Each chat's ``messages`` comes last in the chat, so an importer can stream them too. The
+chats include A Rinha's contenders' conversations (``"kind": "arena"``), which the rounds,
+written after them, refer to by id.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from calango.models.types import utcnow
+from calango.services.exports.arena_records import round_records
 from calango.services.exports.records import (
     FORMAT,
     VERSION,
@@ -81,6 +85,11 @@ def export_all() -> Iterator[str]:
             continue
         yield "" if first else ",\n"
         yield from _chat(chat)
+        first = False
+    yield '\n],\n"arena_rounds": ['
+    first = True
+    for arena_round in round_records():
+        yield ("" if first else ",") + "\n" + _dump(arena_round)
         first = False
     yield "\n]}\n"
 

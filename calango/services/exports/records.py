@@ -20,7 +20,7 @@ FORMAT = "calango-export"
 VERSION = 1
 BATCH = 500
 
-CHAT_FIELDS = ("id", "title", "persona", "created_at", "updated_at", "import_key")
+CHAT_FIELDS = ("id", "title", "persona", "created_at", "updated_at", "import_key", "kind")
 MESSAGE_FIELDS = (
     "id",
     "role",
@@ -99,6 +99,7 @@ def chat_ids() -> Iterator[uuid.UUID]:
     last: tuple[Any, Any] | None = None
     table = ChatSession.__table__
     while True:
+        # A Rinha's contenders' conversations too (``kind``): the rounds refer to them.
         query = select(table.c.id, table.c.created_at).order_by(table.c.created_at, table.c.id)
         if last is not None:
             query = query.where(

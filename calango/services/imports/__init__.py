@@ -27,7 +27,7 @@ class ImportFileError(Exception):
 
 
 # Kinds of things an import counts.
-KINDS = ("chats", "messages", "providers", "personas", "settings")
+KINDS = ("chats", "messages", "rounds", "providers", "personas", "settings")
 
 
 @dataclass
@@ -89,6 +89,8 @@ def describe_counts(counts: Counter[str]) -> str:
             parts.append(ngettext("%(num)d chat", "%(num)d chats", num))
         elif kind == "messages":
             parts.append(ngettext("%(num)d message", "%(num)d messages", num))
+        elif kind == "rounds":
+            parts.append(ngettext("%(num)d arena round", "%(num)d arena rounds", num))
         elif kind == "providers":
             parts.append(ngettext("%(num)d provider", "%(num)d providers", num))
         elif kind == "personas":

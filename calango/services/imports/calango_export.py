@@ -22,6 +22,7 @@ from calango.models import (
     ChatSession,
     MessageStatus,
     Provider,
+    SessionKind,
     Setting,
 )
 from calango.models.chat import ROLES, usage_columns
@@ -30,6 +31,7 @@ from calango.models.persona import PROMPT_MAX
 from calango.services import preferences
 from calango.services.imports import ImportFileError, ImportSummary
 from calango.services.imports import fields as f
+from calango.services.imports.arena_export import import_round
 from calango.services.imports.export_reader import read_export
 from calango.services.imports.json_stream import CountingReader, Progress
 from calango.services.imports.personas import import_persona
@@ -162,18 +164,26 @@ class _Writer:
             "created_at": f.moment(record, "created_at"),
             "updated_at": f.moment(record, "updated_at"),
             "import_key": import_key,
+            # Exports older than A Rinha have no kind: chats.
+            "kind": f.choice(record, "kind", SessionKind.ALL) if "kind" in record else "chat",
         }
         here = select(ChatSession.id).where(
             (ChatSession.id == chat_id)
             | (ChatSession.import_key == import_key if import_key else False)
         )
+        # A contender's conversation is counted with its round, not as a chat.
+        counted = "chats" if values["kind"] == SessionKind.CHAT else "arena_conversations"
         if db.session.scalar(here.limit(1)) is not None:
-            self.summary.present["chats"] += 1
+            self.summary.present[counted] += 1
             self.chat_id = None
             return
         db.session.execute(insert(ChatSession.__table__), [values])
-        self.summary.imported["chats"] += 1
+        self.summary.imported[counted] += 1
         self.chat_id = chat_id
+
+    def arena_round(self, record: dict[str, Any]) -> None:
+        self.flush()  # the contenders' conversations are written before their round
+        import_round(record, self.summary)
 
     def message(self, record: dict[str, Any]) -> None:
         if self.chat_id is None:

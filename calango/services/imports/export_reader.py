@@ -1,8 +1,8 @@
 """Reading Calango's own export file as a stream of records, one chat message at a time.
 
 Yields ``(kind, path, value)``: ``settings`` (a dict), ``provider``, ``persona``, ``chat``
-(its fields, read up to its ``messages``), ``message``, and ``chat_end``. Memory stays at one
-message, whatever the size of the file.
+(its fields, read up to its ``messages``), ``message``, ``chat_end`` and ``arena_round``.
+Memory stays at one message, whatever the size of the file.
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ from calango.services.imports import ImportFileError
 from calango.services.imports.json_stream import JSON_ERRORS, json_error, parse_events
 
 Record = tuple[str, str, Any]
-ITEMS = {"providers.item": "provider", "personas.item": "persona"}
+ITEMS = {
+    "providers.item": "provider",
+    "personas.item": "persona",
+    "arena_rounds.item": "arena_round",
+}
 
 
 def _not_ours() -> ImportFileError:
@@ -42,7 +46,7 @@ def _records(events: Any) -> Iterator[Record]:
     builder: ijson.ObjectBuilder | None = None
     kind = target = ""
     chats = messages = 0
-    counts = {"provider": 0, "persona": 0}
+    counts = {"provider": 0, "persona": 0, "arena_round": 0}
     first_key = True
     for prefix, event, value in events:
         if builder is not None:

@@ -2,9 +2,9 @@
 
 Each history record becomes a user message (its question) and an assistant message (its
 reply, with provider, model, persona, usage and the cost it had, frozen). Replies the original
-saved as "Error: ..." become errored answers. Records of the arena (session ``rinha-mode``) go
-to a chat titled for it. Every chat and message remembers where it came from
-(``import_key``), so importing the same file again adds nothing.
+saved as "Error: ..." become errored answers. Records of the arena (session ``rinha-mode``)
+become rounds of A Rinha (``legacy_arena``). Every chat, round and message remembers where it
+came from (``import_key``), so importing the same file again adds nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from calango.services import preferences
 from calango.services.call_log import UNKNOWN
 from calango.services.chat import title_from
 from calango.services.imports import ImportFileError, ImportSummary
+from calango.services.imports.legacy_arena import import_rounds
 from calango.services.imports.legacy_parse import (
     LegacyExchange,
     documents,
@@ -132,8 +133,6 @@ def _sessions(data: dict[str, Any], summary: ImportSummary) -> dict[str, dict[st
 
 
 def _chat_title(sid: str | None, session: dict[str, Any] | None, first: str | None) -> str:
-    if sid == ARENA_SESSION:
-        return _("A Rinha (imported)")
     if session and session["title"]:
         return str(session["title"])
     if sid is None:
@@ -207,15 +206,21 @@ def _import_chats(data: dict[str, Any], summary: ImportSummary) -> None:
             select(ChatMessage.import_key).where(ChatMessage.import_key.like(f"{PREFIX}%"))
         )
     )
+    arena = groups.pop(ARENA_SESSION, [])
+    _place_in_time(arena, None)
+    arena.sort(key=lambda e: e.timestamp)  # stable: file order among equals
+    import_rounds(arena, known, summary, _messages)
     order = list(sessions) + [sid for sid in groups if sid not in sessions]
     for sid in order:
+        if sid == ARENA_SESSION:
+            continue  # its records are rounds now
         session = sessions.get(sid) if sid is not None else None
         exchanges = groups.get(sid, [])
         _place_in_time(exchanges, session["created_at"] if session else None)
         exchanges.sort(key=lambda e: e.timestamp)  # stable: file order among equals
         key = f"{PREFIX}session:{sid}" if sid is not None else f"{PREFIX}orphans"
         title = _chat_title(sid, session, exchanges[0].question if exchanges else None)
-        if session is None and sid not in (None, ARENA_SESSION):
+        if session is None and sid is not None:
             summary.warnings.append(
                 _(
                     "%(num)d records belong to a session missing from the file (%(sid)s); they "
@@ -246,16 +251,8 @@ def _import_chats(data: dict[str, Any], summary: ImportSummary) -> None:
         elif not new:
             summary.present["chats"] += 1
             continue
-        previous: LegacyExchange | None = None
         for exchange in new:
-            # The arena sent one question to several models: ask it once, then each answer.
-            repeated = (
-                sid == ARENA_SESSION
-                and previous is not None
-                and previous.question == exchange.question
-            )
-            _messages(chat, exchange, summary, ask=not repeated)
-            previous = exchange
+            _messages(chat, exchange, summary)
             chat.persona = exchange.persona or chat.persona
             if exchange.timestamp and exchange.timestamp > chat.updated_at:
                 chat.updated_at = exchange.timestamp
