@@ -1,6 +1,7 @@
 """Calango's models, one module per aggregate."""
 
 from calango.models.call import CallKind, ProviderCall
+from calango.models.call_rollup import CallRollup, CallSpeedRollup
 from calango.models.chat import ChatMessage, ChatSession, MessageStatus
 from calango.models.import_job import ImportJob, JobStatus
 from calango.models.persona import DEFAULT_PERSONA_NAME, Persona
@@ -10,6 +11,8 @@ from calango.models.setting import Setting
 __all__ = [
     "DEFAULT_PERSONA_NAME",
     "CallKind",
+    "CallRollup",
+    "CallSpeedRollup",
     "ChatMessage",
     "ChatSession",
     "ImportJob",

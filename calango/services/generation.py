@@ -43,6 +43,7 @@ from calango.llm import (
 )
 from calango.models import ChatMessage, MessageStatus
 from calango.models.types import utcnow
+from calango.services import call_rollup
 from calango.services.call_log import UNEXPECTED, error_class_of
 from calango.services.message_html import NO_HTML, final_html_values
 from calango.services.provider_errors import describe_provider_error
@@ -212,7 +213,8 @@ def start_generation(request: GenerationRequest) -> Generation:
 
 def _save(message_id: int, **values: Any) -> bool:
     """Write ``values`` to the message; returns whether Stop was requested meanwhile."""
-    db.session.execute(update(ChatMessage).where(ChatMessage.id == message_id).values(**values))
+    with call_rollup.recounted(message_id, enabled="status" in values):  # A Cuca's sums
+        db.session.execute(update(ChatMessage).where(ChatMessage.id == message_id).values(**values))
     stop = db.session.scalar(select(ChatMessage.stop_requested).where(ChatMessage.id == message_id))
     db.session.commit()
     return bool(stop)
@@ -405,9 +407,10 @@ def mark_abandoned_streams() -> int:
     )
     if local_ids:
         statement = statement.where(ChatMessage.id.not_in(local_ids))
-    result = db.session.execute(statement)
+    ids = db.session.scalars(statement.returning(ChatMessage.id)).all()
+    call_rollup.count_answers(ids)
     db.session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return len(ids)
 
 
 def wait_for_generations(app: Flask, timeout: float) -> None:
