@@ -1,4 +1,4 @@
-"""A Cuca's rollup: recorded calls summed per local day, a derived and rebuildable cache.
+"""A Cuca's rollup: recorded calls summed per local day and month, a derived cache.
 
 The raw rows (answers on ``chat_messages``, other calls on ``provider_calls``) stay the source
 of truth; ``calango.services.call_rollup`` keeps these tables in step with them in the same
@@ -23,6 +23,12 @@ from sqlalchemy import BigInteger, Date, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from calango.extensions import db
+
+# Each call is counted twice: in its local day's row and in its local month's row (``day`` is
+# then the 1st). A period reads the months it covers whole and the days at its ends, so "all"
+# costs ~24 rows per group after two years instead of ~730.
+DAY, MONTH = "d", "m"
+GRAINS = (DAY, MONTH)
 
 # Bumping this makes every database rebuild its rollup on the next read (a new definition).
 ROLLUP_VERSION = 1
@@ -59,6 +65,7 @@ class CallRollup(db.Model):
 
     __tablename__ = "call_rollups"
 
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)  # GRAINS
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     provider: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -78,6 +85,7 @@ class CallSpeedRollup(db.Model):
 
     __tablename__ = "call_speed_rollups"
 
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)  # GRAINS
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     provider: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -89,5 +97,5 @@ class CallSpeedRollup(db.Model):
     del _name
 
 
-KEY = ("day", "kind", "provider", "model", "persona", "status", "error_class")
-SPEED_KEY = KEY[:5]
+KEY = ("grain", "day", "kind", "provider", "model", "persona", "status", "error_class")
+SPEED_KEY = KEY[:6]

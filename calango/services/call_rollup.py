@@ -25,8 +25,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from calango.extensions import db
 from calango.models import ChatMessage, MessageStatus, ProviderCall, Setting
 from calango.models.call_rollup import (
+    DAY,
     HISTOGRAM_BUCKETS,
     KEY,
+    MONTH,
     ROLLUP_VERSION,
     SPEED_KEY,
     TPS_COLUMNS,
@@ -72,31 +74,35 @@ class Fold:
         self.speeds: dict[tuple[Any, ...], list[int]] = {}
 
     def add(self, call: Mapping[str, Any], sign: int = 1) -> None:
-        """Count one call (the columns of ``call_query.COLUMNS``) ``sign`` times."""
-        key = (
-            _day(call["ts"], self.zone), call["kind"], call["provider"] or "",
-            call["model"] or "", call["persona"] or "", call["status"], call["error_class"] or "",
+        """Count one call (the columns of ``call_query.COLUMNS``) ``sign`` times, in its day's
+        and its month's rows."""
+        day = _day(call["ts"], self.zone)
+        group = (
+            call["kind"], call["provider"] or "", call["model"] or "", call["persona"] or "",
+            call["status"], call["error_class"] or "",
         )  # fmt: skip
-        sums = self.sums.setdefault(key, [0, Decimal(0), 0, 0])
-        sums[0] += sign
-        sums[1] += sign * Decimal(str(call["cost"] or 0))
-        sums[2] += sign * (call["prompt_tokens"] or 0)
-        sums[3] += sign * (call["completion_tokens"] or 0)
-        ttft, total, completion = call["ttft_ms"], call["total_ms"], call["completion_tokens"]
+        cost = sign * Decimal(str(call["cost"] or 0))
+        prompt = sign * (call["prompt_tokens"] or 0)
+        completion = sign * (call["completion_tokens"] or 0)
+        ttft, total, tokens = call["ttft_ms"], call["total_ms"], call["completion_tokens"]
         generating = total - ttft if total is not None and ttft is not None else None
-        tps = (
-            completion * 1000.0 / generating
-            if completion and generating and generating > 0
-            else None
-        )
-        if ttft is None and tps is None:
-            return
-        speed = self.speeds.setdefault(key[:5], [0] * (1 + 2 * HISTOGRAM_BUCKETS))
-        speed[0] += sign
+        tps = tokens * 1000.0 / generating if tokens and generating and generating > 0 else None
+        samples: list[int] = []
         if ttft is not None:
-            speed[1 + bucket_of(ttft, TTFT_FIRST_EDGE)] += sign
+            samples.append(1 + bucket_of(ttft, TTFT_FIRST_EDGE))
         if tps is not None:
-            speed[1 + HISTOGRAM_BUCKETS + bucket_of(tps, TPS_FIRST_EDGE)] += sign
+            samples.append(1 + HISTOGRAM_BUCKETS + bucket_of(tps, TPS_FIRST_EDGE))
+        for key in ((DAY, day, *group), (MONTH, day.replace(day=1), *group)):
+            sums = self.sums.setdefault(key, [0, Decimal(0), 0, 0])
+            sums[0] += sign
+            sums[1] += cost
+            sums[2] += prompt
+            sums[3] += completion
+            if samples:
+                speed = self.speeds.setdefault(key[:6], [0] * (1 + 2 * HISTOGRAM_BUCKETS))
+                speed[0] += sign
+                for index in samples:
+                    speed[index] += sign
 
     def add_answer(self, message: Any, sign: int = 1) -> None:
         """Count a chat answer given as a model object or a dict of its columns."""
@@ -123,14 +129,19 @@ class Fold:
         ]
         return sums, speeds
 
-    def write(self) -> None:
-        """Add the deltas to the rollup in the current transaction (the caller commits)."""
+    def write(self, fresh: bool = False) -> None:
+        """Add the deltas to the rollup in the current transaction (the caller commits);
+        ``fresh``: the tables are empty (a rebuild), plain inserts suffice."""
         sums, speeds = self.rows()
         for table, rows, key in (
             (CallRollup.__table__, sums, KEY),
             (CallSpeedRollup.__table__, speeds, SPEED_KEY),
         ):
             if not rows:
+                continue
+            if fresh:
+                for start in range(0, len(rows), REBUILD_BATCH):
+                    db.session.execute(table.insert(), rows[start : start + REBUILD_BATCH])
                 continue
             statement = _upsert(table)
             values = [c for c in rows[0] if c not in key]
@@ -237,7 +248,7 @@ def rebuild() -> int:
         for row in batch:
             fold.add(row._mapping)
         counted += len(batch)
-    fold.write()
+    fold.write(fresh=True)
     Setting.put(STAMP_KEY, stamp())
     db.session.commit()
     log.info("rebuilt the call rollup from %d calls", counted)

@@ -1,9 +1,10 @@
-"""A Cuca's rollup: recorded calls summed per local day, filled from the existing rows.
+"""A Cuca's rollup: recorded calls summed per local day and month, filled from the existing rows.
 
-``call_rollups`` holds the sums (calls, cost, tokens) per local day, kind, provider, model,
-persona, status and error class; ``call_speed_rollups`` the histograms of time to first token
-and output tokens/s per local day, kind, provider, model and persona (86 buckets each, six
-per doubling). Both are a derived cache of ``chat_messages`` and ``provider_calls``; the app
+Each call is counted in the row of its local day and in that of its local month (``grain``
+"d" or "m"; a month row's ``day`` is the 1st). ``call_rollups`` holds the sums (calls, cost,
+tokens) per grain, day, kind, provider, model, persona, status and error class;
+``call_speed_rollups`` the histograms of time to first token and output tokens/s per grain,
+day, kind, provider, model and persona (86 buckets each, six per doubling). Both are a derived cache of ``chat_messages`` and ``provider_calls``; the app
 rebuilds them when their definition or the time zone changes (the ``call_rollup`` setting).
 
 The fill folds the existing rows in Python, streamed: the local day needs the time zone
@@ -37,13 +38,14 @@ TTFT_FIRST_EDGE = 16.0
 TPS_FIRST_EDGE = 0.5
 TTFT = [f"ttft_{i:02d}" for i in range(BUCKETS)]
 TPS = [f"tps_{i:02d}" for i in range(BUCKETS)]
-KEY = ["day", "kind", "provider", "model", "persona", "status", "error_class"]
-SPEED_KEY = KEY[:5]
+KEY = ["grain", "day", "kind", "provider", "model", "persona", "status", "error_class"]
+SPEED_KEY = KEY[:6]
 BATCH = 5000
 
 
 def _key_columns(with_status):
     columns = [
+        sa.Column("grain", sa.String(length=1), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("provider", sa.String(length=80), nullable=False),
@@ -110,27 +112,28 @@ def _fill():
             ttft, total):  # fmt: skip
         if ts.tzinfo is None:
             ts = ts.replace(tzinfo=UTC)
-        key = (ts.astimezone(zone).date(), kind, provider or "", model or "", persona or "",
-               status, error_class or "")  # fmt: skip
-        row = sums.setdefault(key, [0, Decimal(0), 0, 0])
-        row[0] += 1
-        row[1] += Decimal(str(cost or 0))
-        row[2] += prompt or 0
-        row[3] += completion or 0
+        day = ts.astimezone(zone).date()
+        group = (kind, provider or "", model or "", persona or "", status, error_class or "")
         generating = total - ttft if total is not None and ttft is not None else None
         tps = (
             completion * 1000.0 / generating
             if completion and generating and generating > 0
             else None
         )
-        if ttft is None and tps is None:
-            return
-        speed = speeds.setdefault(key[:5], [0] * (1 + 2 * BUCKETS))
-        speed[0] += 1
-        if ttft is not None:
-            speed[1 + _bucket(ttft, TTFT_FIRST_EDGE)] += 1
-        if tps is not None:
-            speed[1 + BUCKETS + _bucket(tps, TPS_FIRST_EDGE)] += 1
+        for key in (("d", day, *group), ("m", day.replace(day=1), *group)):
+            row = sums.setdefault(key, [0, Decimal(0), 0, 0])
+            row[0] += 1
+            row[1] += Decimal(str(cost or 0))
+            row[2] += prompt or 0
+            row[3] += completion or 0
+            if ttft is None and tps is None:
+                continue
+            speed = speeds.setdefault(key[:6], [0] * (1 + 2 * BUCKETS))
+            speed[0] += 1
+            if ttft is not None:
+                speed[1 + _bucket(ttft, TTFT_FIRST_EDGE)] += 1
+            if tps is not None:
+                speed[1 + BUCKETS + _bucket(tps, TPS_FIRST_EDGE)] += 1
 
     answers = sa.text(
         "SELECT timestamp, provider, model, persona, status, error_class, prompt_tokens, "
