@@ -1,11 +1,12 @@
-"""A Cuca's rollup: recorded calls summed per local day and month, filled from the existing rows.
+"""A Cuca's rollup: recorded calls summed per local day and month, filled from existing rows.
 
 Each call is counted in the row of its local day and in that of its local month (``grain``
 "d" or "m"; a month row's ``day`` is the 1st). ``call_rollups`` holds the sums (calls, cost,
 tokens) per grain, day, kind, provider, model, persona, status and error class;
 ``call_speed_rollups`` the histograms of time to first token and output tokens/s per grain,
-day, kind, provider, model and persona (86 buckets each, six per doubling). Both are a derived cache of ``chat_messages`` and ``provider_calls``; the app
-rebuilds them when their definition or the time zone changes (the ``call_rollup`` setting).
+day, kind, provider, model and persona (86 buckets each, six per doubling). Both are a
+derived cache of ``chat_messages`` and ``provider_calls``; the app rebuilds them when their
+definition or the time zone changes (the ``call_rollup`` setting).
 
 The fill folds the existing rows in Python, streamed: the local day needs the time zone
 (``CALANGO_TIMEZONE``, UTC when unset), which SQLite cannot apply. The definition below is a

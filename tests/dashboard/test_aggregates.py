@@ -23,6 +23,7 @@ def near(exact: float) -> object:
     (12.2 %), which still tells apart the neighbouring values of these tests."""
     return pytest.approx(exact, rel=BUCKET_ERROR)
 
+
 DAY = timedelta(days=1)
 
 
