@@ -14,11 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_skeleton
-from flask_babel import get_locale
+from flask_babel import format_percent, get_locale
 from flask_babel import gettext as _
 
 from calango.i18n import format_money, format_number
 from calango.models import MessageStatus
+from calango.services.call_histogram import BUCKET_ERROR
 from calango.services.call_stats import Fact, Speed
 from calango.services.dashboard import Overview
 from calango.services.local_time import bucket_labels
@@ -38,6 +39,7 @@ class Chart:
     series: list[dict[str, Any]] = field(default_factory=list)
     stacked: bool = False
     unit: str = "number"
+    note: str | None = None  # how to read the figures, under the chart
 
     def add(self, label: str, values: list[float | None], shown: list[str]) -> None:
         self.series.append({"label": label, "data": values, "shown": shown})
@@ -189,6 +191,11 @@ def _speed_charts(speeds: list[Speed]) -> list[Chart]:
         _("Median tokens/s"),
         [s.tps_median for s in fast],
         [format_number(round(s.tps_median or 0, 1)) for s in fast],
+    )
+    # Percentiles come from the rollup's histograms (services.call_histogram).
+    latency.note = throughput.note = _(
+        "Estimated from histograms: within %(bound)s of the exact value.",
+        bound=format_percent(BUCKET_ERROR, "#,##0.#%"),
     )
     return [latency, throughput]
 

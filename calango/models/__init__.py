@@ -1,7 +1,7 @@
 """Calango's models, one module per aggregate."""
 
 from calango.models.call import CallKind, ProviderCall
-from calango.models.call_rollup import CallRollup, CallSpeedRollup
+from calango.models.call_rollup import CallRollup, CallRollupState, CallSpeedRollup
 from calango.models.chat import ChatMessage, ChatSession, MessageStatus
 from calango.models.import_job import ImportJob, JobStatus
 from calango.models.persona import DEFAULT_PERSONA_NAME, Persona
@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_PERSONA_NAME",
     "CallKind",
     "CallRollup",
+    "CallRollupState",
     "CallSpeedRollup",
     "ChatMessage",
     "ChatSession",

@@ -97,5 +97,16 @@ class CallSpeedRollup(db.Model):
     del _name
 
 
+class CallRollupState(db.Model):
+    """What the rollup was built for (one row): a different version or time zone than the
+    running app's means it must be rebuilt."""
+
+    __tablename__ = "call_rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    zone: Mapped[str] = mapped_column(String(64))
+
+
 KEY = ("grain", "day", "kind", "provider", "model", "persona", "status", "error_class")
 SPEED_KEY = KEY[:6]

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from calango.extensions import db
-from calango.models import ChatMessage, MessageStatus, ProviderCall, Setting
+from calango.models import CallRollupState, ChatMessage, MessageStatus, ProviderCall
 from calango.models.call_rollup import (
     DAY,
     HISTOGRAM_BUCKETS,
@@ -45,7 +45,6 @@ from calango.services.local_time import user_zone
 
 log = logging.getLogger(__name__)
 
-STAMP_KEY = "call_rollup"
 SUMS = ("calls", "cost", "prompt_tokens", "completion_tokens")
 REBUILD_BATCH = 5000
 _ANSWER_FIELDS = (
@@ -225,9 +224,15 @@ def count_call(call: ProviderCall) -> None:
     fold.write()
 
 
-def stamp() -> dict[str, Any]:
-    """What the rollup is built for: its definition and the time zone of its days."""
-    return {"version": ROLLUP_VERSION, "zone": user_zone().key}
+def stamp() -> tuple[int, str]:
+    """What the rollup must be built for: its definition and the time zone of its days."""
+    return ROLLUP_VERSION, user_zone().key
+
+
+def built_for() -> tuple[int, str] | None:
+    """What the stored rollup was built for (``None``: unknown, never built)."""
+    state = db.session.get(CallRollupState, 1)
+    return None if state is None else (state.version, state.zone)
 
 
 def rebuild() -> int:
@@ -249,7 +254,10 @@ def rebuild() -> int:
             fold.add(row._mapping)
         counted += len(batch)
     fold.write(fresh=True)
-    Setting.put(STAMP_KEY, stamp())
+    version, zone = stamp()
+    state = db.session.get(CallRollupState, 1) or CallRollupState(id=1)
+    state.version, state.zone = version, zone
+    db.session.add(state)
     db.session.commit()
     log.info("rebuilt the call rollup from %d calls", counted)
     return counted
@@ -257,7 +265,7 @@ def rebuild() -> int:
 
 def ensure_fresh() -> None:
     """Rebuild the rollup if it was built for another definition or time zone."""
-    if Setting.get(STAMP_KEY) != stamp():
+    if built_for() != stamp():
         rebuild()
 
 

@@ -6,7 +6,7 @@ tokens) per grain, day, kind, provider, model, persona, status and error class;
 ``call_speed_rollups`` the histograms of time to first token and output tokens/s per grain,
 day, kind, provider, model and persona (86 buckets each, six per doubling). Both are a
 derived cache of ``chat_messages`` and ``provider_calls``; the app rebuilds them when their
-definition or the time zone changes (the ``call_rollup`` setting).
+definition or the time zone changes (``call_rollup_state``).
 
 The fill folds the existing rows in Python, streamed: the local day needs the time zone
 (``CALANGO_TIMEZONE``, UTC when unset), which SQLite cannot apply. The definition below is a
@@ -77,6 +77,13 @@ def upgrade():
         sa.Column("calls", sa.Integer(), nullable=False),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in TTFT + TPS),
         sa.PrimaryKeyConstraint(*SPEED_KEY, name=op.f("pk_call_speed_rollups")),
+    )
+    op.create_table(
+        "call_rollup_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("zone", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_call_rollup_state")),
     )
     _fill()
 
@@ -180,15 +187,11 @@ def _fill():
     for table, rows in ((sums_table, sum_rows), (speed_table, speed_rows)):
         for start in range(0, len(rows), BATCH):
             bind.execute(table.insert(), rows[start : start + BATCH])
-    settings = sa.table("settings", sa.column("key"), sa.column("value", sa.JSON()))
-    bind.execute(sa.delete(settings).where(settings.c.key == "call_rollup"))
-    bind.execute(
-        settings.insert(), [{"key": "call_rollup", "value": {"version": VERSION, "zone": zone.key}}]
-    )
+    state = sa.table("call_rollup_state", sa.column("id"), sa.column("version"), sa.column("zone"))
+    bind.execute(state.insert(), [{"id": 1, "version": VERSION, "zone": zone.key}])
 
 
 def downgrade():
-    settings = sa.table("settings", sa.column("key"))
-    op.get_bind().execute(sa.delete(settings).where(settings.c.key == "call_rollup"))
+    op.drop_table("call_rollup_state")
     op.drop_table("call_speed_rollups")
     op.drop_table("call_rollups")

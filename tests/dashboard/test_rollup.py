@@ -16,9 +16,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 
 from calango.extensions import db
-from calango.models import CallRollup, ChatMessage, ChatSession, MessageStatus, Setting
+from calango.models import CallRollup, CallRollupState, ChatMessage, ChatSession, MessageStatus
 from calango.models.call_rollup import (
     HISTOGRAM_BUCKETS,
+    ROLLUP_VERSION,
     TTFT_FIRST_EDGE,
     bucket_edge,
     bucket_of,
@@ -256,10 +257,10 @@ def test_a_new_time_zone_or_definition_rebuilds_the_rollup(app: Flask) -> None:
         assert overview(ninth).totals.calls == 0
         app.config["BABEL_DEFAULT_TIMEZONE"] = "America/Sao_Paulo"
         assert overview(ninth).totals.calls == 1
-        assert Setting.get(call_rollup.STAMP_KEY)["zone"] == "America/Sao_Paulo"
+        assert call_rollup.built_for() == (ROLLUP_VERSION, "America/Sao_Paulo")
         # A rollup built by another definition is rebuilt too (here: a damaged one).
         db.session.execute(delete(CallRollup))
-        Setting.put(call_rollup.STAMP_KEY, {"version": 0, "zone": "America/Sao_Paulo"})
+        db.session.execute(update(CallRollupState).values(version=ROLLUP_VERSION - 1))
         db.session.commit()
         assert overview(ninth).totals.calls == 1
         assert call_rollup.check() == []
