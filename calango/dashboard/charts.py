@@ -96,10 +96,6 @@ def _bucket_text(key: str, monthly: bool) -> str:
     return format_skeleton("MMMd", date.fromisoformat(key), locale=locale)
 
 
-def _model_name(fact: Fact) -> str:
-    return fact.model or _("(no model)")
-
-
 def _ms(value: float | None) -> str:
     return _("%(ms)s ms", ms=format_number(round(value))) if value is not None else "—"
 
@@ -128,9 +124,11 @@ def _cost_by_day(
 ) -> Chart:
     axis = _("Month") if monthly else _("Day")
     per_model: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * len(keys))
+    no_model = _("(no model)")  # translated once, not per fact
     for fact in facts:
-        if fact.bucket in position:
-            per_model[_model_name(fact)][position[fact.bucket]] += fact.cost
+        # Calls that cost nothing would add nothing (and no series: see below).
+        if fact.cost and fact.bucket in position:
+            per_model[fact.model or no_model][position[fact.bucket]] += fact.cost
     # Series that cost nothing (local models, calls that are not answers) add no bar.
     ranked = sorted((m for m in per_model if sum(per_model[m])), key=lambda m: -sum(per_model[m]))
     shown, rest = ranked[:MAX_SERIES], ranked[MAX_SERIES:]
