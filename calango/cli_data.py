@@ -49,6 +49,9 @@ def register_data_commands(group: click.Group) -> None:
     group.add_command(backup_command)
     group.add_command(restore_command)
     group.add_command(transfer_command)
+    from calango.cli_stats import rebuild_stats_command
+
+    group.add_command(rebuild_stats_command)
 
 
 @click.command("import-tinydb")

@@ -14,11 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_skeleton
-from flask_babel import get_locale
+from flask_babel import format_percent, get_locale
 from flask_babel import gettext as _
 
 from calango.i18n import format_money, format_number
 from calango.models import MessageStatus
+from calango.services.call_histogram import BUCKET_ERROR
 from calango.services.call_stats import Fact, Speed
 from calango.services.dashboard import Overview
 from calango.services.local_time import bucket_labels
@@ -38,6 +39,7 @@ class Chart:
     series: list[dict[str, Any]] = field(default_factory=list)
     stacked: bool = False
     unit: str = "number"
+    note: str | None = None  # how to read the figures, under the chart
 
     def add(self, label: str, values: list[float | None], shown: list[str]) -> None:
         self.series.append({"label": label, "data": values, "shown": shown})
@@ -95,10 +97,6 @@ def _bucket_text(key: str, monthly: bool) -> str:
     return format_skeleton("MMMd", date.fromisoformat(key), locale=locale)
 
 
-def _model_name(fact: Fact) -> str:
-    return fact.model or _("(no model)")
-
-
 def _ms(value: float | None) -> str:
     return _("%(ms)s ms", ms=format_number(round(value))) if value is not None else "—"
 
@@ -127,9 +125,11 @@ def _cost_by_day(
 ) -> Chart:
     axis = _("Month") if monthly else _("Day")
     per_model: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * len(keys))
+    no_model = _("(no model)")  # translated once, not per fact
     for fact in facts:
-        if fact.bucket in position:
-            per_model[_model_name(fact)][position[fact.bucket]] += fact.cost
+        # Calls that cost nothing would add nothing (and no series: see below).
+        if fact.cost and fact.bucket in position:
+            per_model[fact.model or no_model][position[fact.bucket]] += fact.cost
     # Series that cost nothing (local models, calls that are not answers) add no bar.
     ranked = sorted((m for m in per_model if sum(per_model[m])), key=lambda m: -sum(per_model[m]))
     shown, rest = ranked[:MAX_SERIES], ranked[MAX_SERIES:]
@@ -190,6 +190,11 @@ def _speed_charts(speeds: list[Speed]) -> list[Chart]:
         _("Median tokens/s"),
         [s.tps_median for s in fast],
         [format_number(round(s.tps_median or 0, 1)) for s in fast],
+    )
+    # Percentiles come from the rollup's histograms (services.call_histogram).
+    latency.note = throughput.note = _(
+        "Estimated from histograms: within %(bound)s of the exact value.",
+        bound=format_percent(BUCKET_ERROR, "#,##0.#%"),
     )
     return [latency, throughput]
 

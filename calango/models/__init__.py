@@ -2,6 +2,7 @@
 
 from calango.models.arena import ArenaContender, ArenaRound, ArenaVote, VoteOutcome
 from calango.models.call import CallKind, ProviderCall
+from calango.models.call_rollup import CallRollup, CallRollupState, CallSpeedRollup
 from calango.models.chat import ChatMessage, ChatSession, MessageStatus, SessionKind
 from calango.models.import_job import ImportJob, JobStatus
 from calango.models.persona import DEFAULT_PERSONA_NAME, Persona
@@ -14,6 +15,9 @@ __all__ = [
     "ArenaRound",
     "ArenaVote",
     "CallKind",
+    "CallRollup",
+    "CallRollupState",
+    "CallSpeedRollup",
     "ChatMessage",
     "ChatSession",
     "ImportJob",

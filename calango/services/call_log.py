@@ -25,6 +25,7 @@ from calango.llm import (
     ServerError,
 )
 from calango.models import MessageStatus, ProviderCall
+from calango.services import call_rollup
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ def _record(
     )
     try:
         db.session.add(call)
+        db.session.flush()
+        call_rollup.count_call(call)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -34,6 +34,7 @@ from calango.models import (
 from calango.models.chat import TITLE_MAX
 from calango.models.names import normalize_name
 from calango.models.types import utcnow
+from calango.services import call_rollup
 from calango.services.composer import split_model_value
 from calango.services.generation import (
     Generation,
@@ -380,5 +381,6 @@ def delete_chat(chat: ChatSession) -> None:
     ).all()
     for message_id in streaming:
         request_stop(message_id)
+    call_rollup.forget_chat(chat.id)  # its calls leave A Cuca with it
     db.session.delete(chat)
     db.session.commit()

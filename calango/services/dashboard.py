@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from calango.extensions import db
 from calango.models import Persona, Provider
-from calango.services import call_stats
+from calango.services import call_rollup, call_stats
 from calango.services.call_query import CallFilter
 from calango.services.call_stats import Fact, Speed, Totals
 from calango.services.local_time import PERIODS, Period, resolve_period, user_zone
@@ -56,6 +56,7 @@ class Overview:
 
 def overview(filters: DashboardFilters) -> Overview:
     """Totals (and the previous period's), grouped facts and speeds for ``filters``."""
+    call_rollup.ensure_fresh()
     period, current = filters.resolve()
     previous = period.previous()
     previous_filter = current.with_range(previous.start, previous.end) if previous else None

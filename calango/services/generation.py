@@ -28,6 +28,7 @@ from calango.extensions import db
 from calango.llm import CancelToken, ChatStream, Price, ProviderSettings
 from calango.models import ChatMessage, MessageStatus
 from calango.models.types import utcnow
+from calango.services import call_rollup
 from calango.services.answer_bus import AnswerBus, bus
 from calango.services.answer_events import Delta, Done
 
@@ -250,9 +251,10 @@ def mark_abandoned_streams() -> int:
     )
     if local_ids:
         statement = statement.where(ChatMessage.id.not_in(local_ids))
-    result = db.session.execute(statement)
+    ids = db.session.scalars(statement.returning(ChatMessage.id)).all()
+    call_rollup.count_answers(ids)
     db.session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return len(ids)
 
 
 def mark_interrupted(message_id: int) -> None:
@@ -261,12 +263,14 @@ def mark_interrupted(message_id: int) -> None:
     if registry().get(message_id) is not None:
         return
     cutoff = utcnow() - timedelta(seconds=lease_seconds())
-    db.session.execute(
+    ids = db.session.scalars(
         update(ChatMessage)
         .where(ChatMessage.id == message_id, ChatMessage.status == MessageStatus.STREAMING)
         .where((ChatMessage.heartbeat_at.is_(None)) | (ChatMessage.heartbeat_at < cutoff))
         .values(status=MessageStatus.INTERRUPTED, heartbeat_at=None)
-    )
+        .returning(ChatMessage.id)
+    ).all()
+    call_rollup.count_answers(ids)  # A Cuca's sums
     db.session.commit()
 
 

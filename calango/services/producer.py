@@ -32,6 +32,7 @@ from calango.llm import (
     open_chat_stream,
 )
 from calango.models import ChatMessage, MessageStatus
+from calango.services import call_rollup
 from calango.services.answer_events import Done
 from calango.services.call_log import UNEXPECTED, error_class_of
 from calango.services.generation import Generation, registry
@@ -199,7 +200,8 @@ def _final_html(text: str, message_id: int) -> dict[str, Any]:
 
 
 def _write(message_id: int, values: dict[str, Any]) -> None:
-    db.session.execute(update(ChatMessage).where(ChatMessage.id == message_id).values(**values))
+    with call_rollup.recounted(message_id, enabled="status" in values):  # A Cuca's sums
+        db.session.execute(update(ChatMessage).where(ChatMessage.id == message_id).values(**values))
     db.session.commit()
 
 

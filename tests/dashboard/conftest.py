@@ -12,6 +12,7 @@ from flask import Flask
 
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, ProviderCall
+from calango.services import call_rollup
 from config import TestConfig
 
 
@@ -68,6 +69,7 @@ def add_answer(
             error_class=error_class,
         )
         db.session.add(message)
+        call_rollup.count_rows([message])  # as the producer's final save does
         db.session.commit()
         return chat_id, message.id
 
@@ -83,14 +85,14 @@ def add_call(
 ) -> None:
     """A *Test connection* or *Fetch models* call."""
     with app.app_context():
-        db.session.add(
-            ProviderCall(
-                kind=kind,
-                provider=provider,
-                status=status,
-                error_class=error_class,
-                duration_ms=duration_ms,
-                timestamp=ts,
-            )
+        call = ProviderCall(
+            kind=kind,
+            provider=provider,
+            status=status,
+            error_class=error_class,
+            duration_ms=duration_ms,
+            timestamp=ts,
         )
+        db.session.add(call)
+        call_rollup.count_call(call)  # as services.call_log does
         db.session.commit()

@@ -227,5 +227,94 @@ def test_existing_sessions_are_chats_and_arena_sessions_leave_on_downgrade(
             db.session.commit()
             found = db.session.scalars(sa.text("SELECT title FROM search_titles")).all()
             assert found == ["renamed"]
+BEFORE_ROLLUP = "f0c072a47761"
+
+
+def test_the_call_rollup_is_filled_from_the_recorded_calls(
+    empty_database_url, tmp_path, monkeypatch
+):
+    # In São Paulo (UTC−3) an answer at 01:30 UTC belongs to the previous local day.
+    monkeypatch.setenv("CALANGO_TIMEZONE", "America/Sao_Paulo")
+    app = _app(empty_database_url, tmp_path)
+    with app.app_context():
+        upgrade(revision=BEFORE_ROLLUP)
+        chat = "0" * 31 + "1"
+        if db.engine.dialect.name == "postgresql":
+            chat = f"{chat[:8]}-{chat[8:12]}-{chat[12:16]}-{chat[16:20]}-{chat[20:]}"
+        _insert(
+            "chat_sessions",
+            [{"id": chat, "title": "t", "created_at": "2026-03-10 00:00:00",
+              "updated_at": "2026-03-10 00:00:00"}],
+        )  # fmt: skip
+        answer = {
+            "session_id": chat, "role": "assistant", "content": "a", "status": "complete",
+            "provider": "OpenAI", "model": "gpt-4o", "persona": "P", "prompt_tokens": 100,
+            "completion_tokens": 50, "cost": 0.01, "ttft_ms": 300, "total_ms": 1300,
+            "stop_requested": False, "error_class": None,
+        }  # fmt: skip
+        _insert(
+            "chat_messages",
+            [
+                {**answer, "timestamp": "2026-03-10 01:30:00"},
+                {**answer, "timestamp": "2026-03-10 12:00:00", "cost": 0.02},
+                {**answer, "timestamp": "2026-03-10 12:00:00", "status": "error",
+                 "error_class": "auth", "prompt_tokens": None, "completion_tokens": None,
+                 "cost": None, "ttft_ms": None, "total_ms": 100},
+                # Still being written, and a question: not calls.
+                {**answer, "timestamp": "2026-03-10 12:00:00", "status": "streaming"},
+                {**answer, "timestamp": "2026-03-10 12:00:00", "role": "user", "provider": None},
+            ],
+        )  # fmt: skip
+        _insert(
+            "provider_calls",
+            [{"kind": "test_connection", "provider": "OpenAI", "model": None,
+              "status": "complete", "error_class": None, "duration_ms": 80,
+              "timestamp": "2026-03-10 12:00:00"}],
+        )  # fmt: skip
+        upgrade()
+        rows = db.session.execute(
+            sa.text(
+                "SELECT day, kind, provider, model, persona, status, error_class, calls, cost, "
+                "prompt_tokens, completion_tokens FROM call_rollups WHERE grain = 'd' "
+                "ORDER BY day, kind, status"
+            )
+        ).all()
+        got = [(str(r[0]), *r[1:8], round(float(r[8]), 8), *r[9:]) for r in rows]
+        assert got == [
+            ("2026-03-09", "chat", "OpenAI", "gpt-4o", "P", "complete", "", 1, 0.01, 100, 50),
+            ("2026-03-10", "chat", "OpenAI", "gpt-4o", "P", "complete", "", 1, 0.02, 100, 50),
+            ("2026-03-10", "chat", "OpenAI", "gpt-4o", "P", "error", "auth", 1, 0.0, 0, 0),
+            ("2026-03-10", "test_connection", "OpenAI", "", "", "complete", "", 1, 0.0, 0, 0),
+        ]
+        speeds = db.session.execute(
+            sa.text(
+                "SELECT day, calls, ttft_26, tps_40 FROM call_speed_rollups WHERE grain = 'd' "
+                "ORDER BY day"
+            )
+        ).all()
+        # 300 ms is in the bucket from 287 to 323 ms (calango.models.call_rollup.bucket_of),
+        # 50 tokens in 1,000 ms in the one from 45.3 to 50.8 tokens/s; errors have no sample.
+        assert [(str(d), *r) for d, *r in speeds] == [
+            ("2026-03-09", 1, 1, 1),
+            ("2026-03-10", 1, 1, 1),
+        ]
+        # The month's rows hold both days.
+        month = db.session.execute(
+            sa.text("SELECT day, sum(calls) FROM call_rollups WHERE grain = 'm' GROUP BY day")
+        ).all()
+        assert [(str(d), n) for d, n in month] == [("2026-03-01", 4)]
+        state = db.session.execute(sa.text("SELECT version, zone FROM call_rollup_state")).all()
+        assert [tuple(r) for r in state] == [(1, "America/Sao_Paulo")]
+        # The app, configured for the same zone, reads it as it is (no rebuild needed) and the
+        # rollup matches a fold of the rows.
+        from calango.services import call_rollup
+
+        with app.test_request_context():
+            app.config["BABEL_DEFAULT_TIMEZONE"] = "America/Sao_Paulo"
+            assert call_rollup.check() == []
+            db.session.rollback()  # PostgreSQL: an open read would block the DROP below
+        downgrade(revision=BEFORE_ROLLUP)
+        names = set(sa.inspect(db.engine).get_table_names())
+        assert not names & {"call_rollups", "call_speed_rollups", "call_rollup_state"}
         db.session.remove()
         db.engine.dispose()

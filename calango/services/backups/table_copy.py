@@ -16,7 +16,16 @@ from sqlalchemy import Connection, Table, delete, func, insert, or_, select, tex
 from sqlalchemy.exc import SQLAlchemyError
 
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting
+from calango.models import (
+    CallRollup,
+    CallRollupState,
+    CallSpeedRollup,
+    ChatMessage,
+    ChatSession,
+    Persona,
+    Provider,
+    Setting,
+)
 
 BATCH = 1000
 # What `flask db upgrade` seeds (migrations/versions/*_initial_schema.py).
@@ -94,7 +103,8 @@ def copy_tables(
     checked equal on both sides; raises :class:`CopyError` when they differ.
     """
     hooks = hooks or {}
-    for model in (Persona, Setting):  # seeded by the migrations; the source has its own
+    # Seeded by the migrations (and A Cuca's derived rollup): the source has its own.
+    for model in (Persona, Setting, CallRollup, CallSpeedRollup, CallRollupState):
         target.execute(delete(model.__table__))
     for table in tables():
         hook = hooks.get(table.name)

@@ -28,7 +28,7 @@ from calango.models import (
 from calango.models.chat import ROLES, usage_columns
 from calango.models.names import normalize_name
 from calango.models.persona import PROMPT_MAX
-from calango.services import preferences
+from calango.services import call_rollup, preferences
 from calango.services.imports import ImportFileError, ImportSummary
 from calango.services.imports import fields as f
 from calango.services.imports.arena_export import import_round
@@ -212,6 +212,7 @@ class _Writer:
         self.summary.present["messages"] += len(self.batch) - len(rows)
         if rows:
             db.session.execute(insert(ChatMessage.__table__), rows)
+            call_rollup.count_rows(rows)  # A Cuca's sums
         self.summary.imported["messages"] += len(rows)
         self.batch = []
 

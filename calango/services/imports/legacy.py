@@ -25,7 +25,7 @@ from calango.models import ChatMessage, ChatSession, MessageStatus
 from calango.models.chat import usage_columns
 from calango.models.persona import PROMPT_MAX
 from calango.models.types import utcnow
-from calango.services import preferences
+from calango.services import call_rollup, preferences
 from calango.services.call_log import UNKNOWN
 from calango.services.chat import title_from
 from calango.services.imports import ImportFileError, ImportSummary
@@ -187,6 +187,7 @@ def _messages(
             import_key=f"{base}:a",
         )
     )
+    call_rollup.count_rows(chat.messages[-1:])  # A Cuca's sums
     summary.imported["messages"] += 1
 
 
