@@ -227,6 +227,8 @@ def test_existing_sessions_are_chats_and_arena_sessions_leave_on_downgrade(
             db.session.commit()
             found = db.session.scalars(sa.text("SELECT title FROM search_titles")).all()
             assert found == ["renamed"]
+
+
 BEFORE_ROLLUP = "f0c072a47761"
 
 
