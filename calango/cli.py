@@ -33,6 +33,11 @@ def _pybabel(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True)
 
 
+# The catalog's line width: Babel's default changed between versions, and a rewrap of every
+# entry would make each branch's catalog conflict with every other's.
+CATALOG_WIDTH = "100"
+
+
 @translate_group.command("update")
 def translate_update() -> None:
     """Extract strings and merge them into every catalog."""
@@ -44,6 +49,8 @@ def translate_update() -> None:
         "_l",
         "--no-location",
         "--sort-output",
+        "--width",
+        CATALOG_WIDTH,
         "-o",
         str(POT),
         str(ROOT),
@@ -56,6 +63,8 @@ def translate_update() -> None:
         str(TRANSLATIONS),
         "--no-fuzzy-matching",
         "--ignore-obsolete",
+        "--width",
+        CATALOG_WIDTH,
     )
     POT.unlink()
 
