@@ -19,6 +19,7 @@ from calango.llm.errors import (
     ServerError,
 )
 from calango.llm.model_list import list_models
+from calango.llm.params import EFFORTS, ChatParams, is_reasoning_model
 from calango.llm.pricing import Price, compute_cost, find_price
 from calango.llm.providers import (
     ENV_KEYS,
@@ -43,12 +44,14 @@ from calango.llm.streaming import (
 )
 
 __all__ = [
+    "EFFORTS",
     "ENV_KEYS",
     "PRESETS",
     "PROVIDER_KINDS",
     "AuthError",
     "BadRequestError",
     "CancelToken",
+    "ChatParams",
     "ChatStream",
     "ConnectionLostError",
     "Event",
@@ -70,6 +73,7 @@ __all__ = [
     "estimate_tokens",
     "find_price",
     "is_local",
+    "is_reasoning_model",
     "key_source",
     "list_models",
     "official_family",

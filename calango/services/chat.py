@@ -32,6 +32,7 @@ from calango.models import (
 )
 from calango.models.chat import TITLE_MAX
 from calango.models.types import utcnow
+from calango.services import parameters
 from calango.services.composer import split_model_value
 from calango.services.generation import (
     Generation,
@@ -42,6 +43,7 @@ from calango.services.generation import (
 )
 from calango.services.message_html import final_html_values
 from calango.services.preferences import remember_chat_choice
+from calango.services.profile import block_for
 
 TITLE_LENGTH = 50
 
@@ -167,13 +169,20 @@ def _resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings
 
 
 def build_context(
-    chat: ChatSession | None, persona_prompt: str | None, new_text: str, model: str
+    chat: ChatSession | None,
+    persona_prompt: str | None,
+    new_text: str,
+    model: str,
+    profile: str | None = None,
 ) -> list[dict[str, str]]:
-    """System prompt, earlier messages in order (only the text they hold), the new message;
-    trimmed oldest-first to the model's context budget."""
+    """System prompt, the "who I am" profile (a second system block), earlier messages in
+    order (only the text they hold), the new message; trimmed oldest-first to the model's
+    context budget."""
     messages: list[dict[str, str]] = []
     if persona_prompt:
         messages.append({"role": "system", "content": persona_prompt})
+    if profile:
+        messages.append({"role": "system", "content": profile})
     if chat is not None:
         # One query whatever the chat's length, fetching only the two columns sent.
         history = db.session.execute(
@@ -226,9 +235,17 @@ def _claim_for_sending(chat: ChatSession, now: datetime) -> None:
 
 
 def send_message(
-    session_id: uuid.UUID | None, text: str, provider_name: str, model: str, persona_name: str
+    session_id: uuid.UUID | None,
+    text: str,
+    provider_name: str,
+    model: str,
+    persona_name: str,
+    options: parameters.SendOptions | None = None,
 ) -> SendResult:
     """Commit the user message and a ``streaming`` assistant message, then start the answer.
+
+    ``options`` carries the chat's model parameters (the persona's defaults fill what is not
+    set) and the profile toggle.
 
     Raises ChatInputError (translated) for anything the user must fix; nothing is saved then.
     """
@@ -260,17 +277,27 @@ def send_message(
                 _("The persona “%(name)s” no longer exists. Pick another one.", name=persona_name)
             )
         persona_name, persona_prompt = persona.name, persona.prompt
+    options = options or parameters.SendOptions()
+    try:
+        chosen = options.params()
+    except parameters.InvalidParameters as exc:
+        raise ChatInputError(str(exc)) from None
+    params = parameters.merged(chosen, parameters.from_json(persona and persona.params))
 
     now = utcnow()
     if chat is not None:
         _claim_for_sending(chat, now)
-    context = build_context(chat, persona_prompt, text, model)
+    profile = block_for(chat, options.profile)
+    context = build_context(chat, persona_prompt, text, model, profile=profile)
     if chat is None:
         chat = ChatSession(title=title_from(text), created_at=now)
         db.session.add(chat)
     chat.updated_at = now
     chat.persona = persona_name or None
     chat.persona_id = persona.id if persona is not None else None
+    chat.params = chosen.as_json() or None
+    if options.profile is not None:
+        chat.profile_enabled = options.profile
     db.session.flush()
     user_message = ChatMessage(
         session_id=chat.id, role="user", content=text, timestamp=now,
@@ -281,6 +308,7 @@ def send_message(
         session_id=chat.id, role="assistant", content="", timestamp=now,
         status=MessageStatus.STREAMING, provider=provider.name, model=model,
         persona=persona_name or None, heartbeat_at=now,
+        params=params.as_json() or None, profile_sent=profile is not None,
     )  # fmt: skip
     db.session.add_all([user_message, assistant])
     remember_chat_choice(provider, model, persona)
@@ -301,6 +329,7 @@ def send_message(
             messages=context,
             price=price,
             locale=str(get_locale() or "en"),
+            params=params,
         )
     )
     return SendResult(chat, user_message, assistant, generation)

@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 from calango.extensions import db
 from calango.llm import (
     CancelToken,
+    ChatParams,
     ChatStream,
     Finish,
     Price,
@@ -63,6 +64,7 @@ class GenerationRequest:
     messages: list[dict[str, str]]
     price: Price | None
     locale: str = "en"
+    params: ChatParams = field(default_factory=ChatParams)
 
 
 @dataclass
@@ -241,7 +243,11 @@ def _produce(app: Flask, generation: Generation) -> None:
             last_flush = time.monotonic()
             flushed_len = 0
             stream = open_chat_stream(
-                request.settings, request.model, request.messages, cancel=generation.cancel
+                request.settings,
+                request.model,
+                request.messages,
+                cancel=generation.cancel,
+                params=request.params,
             )
             generation.stream = stream
             with stream:
