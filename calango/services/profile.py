@@ -39,24 +39,25 @@ class Profile:
         return self.enabled and not self.empty
 
 
-def load_profile() -> Profile:
-    """The stored profile (bounded again: the setting may come from an import)."""
-    value = Setting.get(SETTING_KEY)
+def sanitized(value: Any) -> dict[str, Any]:
+    """A stored or imported profile value, bounded field by field (unknown keys dropped)."""
     if not isinstance(value, dict):
-        return Profile()
+        return asdict(Profile())
     fields: dict[str, Any] = {"enabled": value.get("enabled") is True}
     for key, limit in LIMITS.items():
         text = value.get(key)
         fields[key] = text.strip()[:limit] if isinstance(text, str) else ""
-    return Profile(**fields)
+    return fields
+
+
+def load_profile() -> Profile:
+    """The stored profile (bounded again: the setting may come from an import)."""
+    return Profile(**sanitized(Setting.get(SETTING_KEY)))
 
 
 def save_profile(profile: Profile) -> None:
     """Store ``profile`` (the form has bounded its fields)."""
-    values = asdict(profile)
-    for key, limit in LIMITS.items():
-        values[key] = (values[key] or "").strip()[:limit]
-    Setting.put(SETTING_KEY, values)
+    Setting.put(SETTING_KEY, sanitized(asdict(profile)))
     db.session.commit()
 
 
