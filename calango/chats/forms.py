@@ -67,7 +67,11 @@ class MessageForm(FlaskForm):
         self.model.choices = {
             p.name: [(model_value(p.id, m), m) for m in p.models] for p in options.providers
         }
-        self.persona.choices = [(p.name, p.name) for p in options.personas]
+        # The avatar's emoji before the name: a menu option cannot show an image.
+        self.persona.choices = [
+            (p.name, f"{p.avatar_emoji} {p.name}" if p.avatar_emoji else p.name)
+            for p in options.personas
+        ]
         if not self.is_submitted():
             self.provider.data = choice.provider
             self.model.data = choice.model_value

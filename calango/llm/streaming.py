@@ -280,7 +280,11 @@ def _open_anthropic(
         {"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"
     ]
     extra: dict[str, Any] = {"system": system} if system else {}
-    extra.update(anthropic_fields(params, model))
+    fields = anthropic_fields(params, model)
+    if "temperature" in fields:
+        # This SDK no longer names the field; the Messages API still takes it.
+        extra["extra_body"] = {"temperature": fields.pop("temperature")}
+    extra.update(fields)
     stream = client.messages.create(
         model=model,
         messages=turns,  # type: ignore[arg-type]

@@ -46,6 +46,12 @@ def make_avatar(data: bytes) -> bytes:
     not_an_image = AvatarRefused(
         _("This file is not an image Calango can use. Upload a PNG, JPEG, WebP or GIF.")
     )
+    too_many_pixels = AvatarRefused(
+        _(
+            "The image has more than %(limit)s million pixels. Pick a smaller one.",
+            limit=format_number(MAX_PIXELS // 1_000_000),
+        )
+    )
     try:
         with warnings.catch_warnings():
             # A DecompressionBombWarning is an error here, not a log line.
@@ -53,24 +59,16 @@ def make_avatar(data: bytes) -> bytes:
             image = Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS))
             width, height = image.size  # from the header: nothing decoded yet
             if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
-                raise AvatarRefused(
-                    _(
-                        "The image is %(width)s×%(height)s pixels; the limit is %(limit)s "
-                        "million pixels. Pick a smaller one.",
-                        width=format_number(width),
-                        height=format_number(height),
-                        limit=format_number(MAX_PIXELS // 1_000_000),
-                    )
-                )
+                raise too_many_pixels
             image.seek(0)  # the first frame of an animation
             image.draft("RGB", (AVATAR_SIZE * 2, AVATAR_SIZE * 2))  # JPEG: decode smaller
             image.load()
     except AvatarRefused:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_many_pixels from None
     except (
         UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
         OSError,
         ValueError,
         SyntaxError,  # some plugins raise it for broken headers
