@@ -40,7 +40,7 @@ class Persona(UniquelyNamed, db.Model):
     avatar_emoji: Mapped[str | None] = mapped_column(String(EMOJI_MAX))
     avatar_image: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     # Whether an image is stored, without loading it (the pages only need to know).
-    has_avatar_image: Mapped[bool | None] = mapped_column(default=False)
+    has_avatar_image: Mapped[bool | None] = mapped_column()
     traits: Mapped[list[str] | None] = mapped_column(JSON)
     starters: Mapped[list[str] | None] = mapped_column(JSON)
     default_provider: Mapped[str | None] = mapped_column(String(NAME_MAX))

@@ -61,6 +61,10 @@ def _token_columns(record: dict[str, Any], usage: dict[str, Any] | None) -> dict
     }
 
 
+def _optional_boolean(record: dict[str, Any], name: str) -> bool | None:
+    return None if record.get(name) is None else f.boolean(record, name, False)
+
+
 def _message_row(chat_id: Any, record: dict[str, Any]) -> dict[str, Any]:
     status = f.choice(record, "status", MessageStatus.ALL)
     usage = f.mapping(record, "token_usage", nullable=True)
@@ -87,7 +91,7 @@ def _message_row(chat_id: Any, record: dict[str, Any]) -> dict[str, Any]:
         "import_key": f.text(record, "import_key", 255),
         "params": parameters.from_json(f.mapping(record, "params", nullable=True)).as_json()
         or None,
-        "profile_sent": f.boolean(record, "profile_sent", False) or None,
+        "profile_sent": _optional_boolean(record, "profile_sent"),
     }
 
 
@@ -176,9 +180,7 @@ class _Writer:
             "import_key": import_key,
             "params": parameters.from_json(f.mapping(record, "params", nullable=True)).as_json()
             or None,
-            "profile_enabled": record.get("profile_enabled")
-            if isinstance(record.get("profile_enabled"), bool)
-            else None,
+            "profile_enabled": _optional_boolean(record, "profile_enabled"),
         }
         here = select(ChatSession.id).where(
             (ChatSession.id == chat_id)
