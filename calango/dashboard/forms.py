@@ -33,6 +33,7 @@ def kind_labels() -> dict[str, Any]:
         CallKind.CHAT: _l("Chat answer"),
         CallKind.TEST_CONNECTION: _l("Test connection"),
         CallKind.FETCH_MODELS: _l("Fetch models"),
+        CallKind.HATCH: _l("Hatch a persona"),
     }
 
 

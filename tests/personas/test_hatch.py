@@ -193,3 +193,18 @@ def test_the_persona_form_bounds_traits_starters_and_parameters(
     assert "temperature must be a number from 0 to 2" in page
     assert "output limit must be a whole number" in page
     assert "Demais" not in client.get("/personas/").get_data(as_text=True)
+
+
+def test_a_cuca_counts_the_hatch_and_its_cost(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    fake.script(reply=json.dumps(PROPOSAL))
+    _hatch(client, csrf, provider, FAKE_MODEL)
+    (call,) = _calls(app)
+    page = client.get("/cuca/log?kind=hatch").get_data(as_text=True)
+    assert "Hatch a persona" in page
+    assert "Fake" in page and FAKE_MODEL in page
+    with app.test_request_context():
+        from calango.i18n import format_money
+
+        assert format_money(call.cost) in page
