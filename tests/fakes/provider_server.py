@@ -49,6 +49,9 @@ class Script:
     replies: list[str] | None = None
     # Answer with the request's system text (every system message / Anthropic's system).
     echo_system: bool = False
+    # Request fields this server does not know: a request with one gets a 400 (an older
+    # OpenAI-compatible server and ``response_format``).
+    refuse_fields: tuple[str, ...] = ()
 
     def pieces(self) -> list[str]:
         """The reply split into the chunks to stream."""
@@ -286,6 +289,11 @@ class _Handler(BaseHTTPRequestHandler):
                 script, streamed=bool(isinstance(body, dict) and body.get("stream"))
             ):
                 return
+            unknown = [k for k in script.refuse_fields if isinstance(body, dict) and k in body]
+            if unknown:
+                message = f"Unrecognized request argument supplied: {unknown[0]}"
+                self._send_json(400, {"error": {"message": message, "type": "invalid_request"}})
+                return
             if path == "/v1/chat/completions":
                 self._openai(script, body if isinstance(body, dict) else {})
             elif path == "/v1/messages":
@@ -506,7 +514,8 @@ class FakeProviderServer:
         text sent after the reply's text instead of its proper end).
         Structured answers: ``replies`` (one per request, the last repeating; an Anthropic
         request forcing a tool gets a JSON-object reply as that tool's input), and
-        ``echo_system`` (answer with the request's system text, to see what was sent).
+        ``echo_system`` (answer with the request's system text, to see what was sent),
+        ``refuse_fields`` (a 400 for a request carrying one of these fields).
         """
         if changes.get("replies") is not None:
             changes["replies"] = list(changes["replies"])

@@ -208,3 +208,15 @@ def test_a_cuca_counts_the_hatch_and_its_cost(
         from calango.i18n import format_money
 
         assert format_money(call.cost) in page
+
+
+def test_a_server_without_json_schema_gets_instructions_only(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    fake.script(reply=json.dumps(PROPOSAL), refuse_fields=("response_format",))
+    page = _hatch(client, csrf, provider, FAKE_MODEL).get_data(as_text=True)
+    assert 'value="Professora Ana"' in page
+    first, second = (r["json"] for r in fake.requests)
+    assert "response_format" in first and "response_format" not in second
+    assert '"system_prompt"' in second["messages"][0]["content"], "the schema is in the text"
+    assert [c.status for c in _calls(app)] == ["complete"]
