@@ -220,6 +220,6 @@ class HatchForm(FlaskForm):
             "placeholder": _l("a patient Portuguese tutor who corrects my grammar"),
         },
     )
-    provider = SelectField(_l("Provider"), validate_choice=False)
+    # Grouped by provider; each value a "<provider id>:<model>" pair (as in the composer).
     model = SelectField(_l("Model"), validate_choice=False)
     submit = SubmitField(_l("Hatch"))

@@ -28,6 +28,10 @@ from calango.models.persona import (
     TRAITS_MAX,
 )
 from calango.services.call_log import recorded_call
+
+# The one place that turns a provider row into settings with its key (and says what to fix
+# when it cannot) is the chat service's.
+from calango.services.chat import ChatInputError, _resolve_provider
 from calango.services.composer import split_model_value
 from calango.services.provider_errors import describe_provider_error
 
@@ -119,10 +123,6 @@ def validate_proposal(data: Any) -> Proposal:
 def hatch(description: str, model_value: str) -> Proposal:
     """Propose a persona from ``description`` with the model ``model_value`` names
     (a ``"<provider id>:<model>"`` pair); raises :class:`HatchFailed`."""
-    # The one place that turns a provider row into settings with its key (and says what to
-    # fix when it cannot): the chat service's.
-    from calango.services.chat import ChatInputError, _resolve_provider
-
     provider_id, _model = split_model_value(model_value)
     provider = db.session.get(Provider, provider_id) if provider_id is not None else None
     if provider is None:
