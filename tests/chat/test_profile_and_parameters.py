@@ -234,3 +234,20 @@ def test_starters_show_on_an_empty_chat_and_post_without_the_script(
     assert response.status_code in (302, 303)
     finish(app)
     assert messages_of(app, only_chat(app).id)[0].content == "Explique a crase"
+
+
+def test_starting_from_a_persona_preselects_its_provider_and_model(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    with app.app_context():
+        persona = Persona(
+            name="Lenta", prompt="p", default_provider="Fake", default_model="other-model"
+        )
+        db.session.add(persona)
+        db.session.commit()
+        persona_id = persona.id
+    page = client.get(f"/chats/?persona={persona_id}").get_data(as_text=True)
+    assert f'<option selected value="{provider.id}:other-model">' in page
+    assert '<option selected value="Lenta">' in page
+    # A persona that no longer exists is ignored.
+    assert client.get("/chats/?persona=999999").status_code == 200
