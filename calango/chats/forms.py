@@ -33,7 +33,9 @@ class MessageForm(FlaskForm):
         _l("Message"),
         render_kw={
             "rows": 3,
-            "placeholder": _l("Ask anything… (Enter sends, Shift+Enter adds a line)"),
+            # Without the script Enter adds a line: the script sets data-enter-placeholder.
+            "placeholder": _l("Ask anything…"),
+            "data-enter-placeholder": _l("Ask anything… (Enter sends, Shift+Enter adds a line)"),
         },
     )
     # Model parameters and the profile toggle: checked by the send (services.parameters).
@@ -54,9 +56,11 @@ class MessageForm(FlaskForm):
         validate_choice=False,
     )
     profile = BooleanField(_l("Send my profile"))
-    profile_offered = HiddenField()
+    # Hidden fields get an empty label: a default one would be translated as the form is
+    # made, reading the language before the send's first statement primes it.
+    profile_offered = HiddenField("")
     # A starter prompt's button (on an empty chat) posts its text here.
-    starter = HiddenField()
+    starter = HiddenField("")
     submit = SubmitField(_l("Send"))
 
     def offer(self, options: ComposerOptions, choice: ComposerChoice) -> None:

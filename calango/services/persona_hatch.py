@@ -31,7 +31,7 @@ from calango.services.call_log import recorded_call
 
 # The one place that turns a provider row into settings with its key (and says what to fix
 # when it cannot) is the chat service's.
-from calango.services.chat import ChatInputError, _resolve_provider
+from calango.services.chat import ChatInputError, resolve_provider
 from calango.services.composer import split_model_value
 from calango.services.provider_errors import describe_provider_error
 
@@ -128,7 +128,7 @@ def hatch(description: str, model_value: str) -> Proposal:
     if provider is None:
         raise HatchFailed(_("Pick a model to hatch the persona with."))
     try:
-        provider, settings, model = _resolve_provider(provider.name, model_value)
+        provider, settings, model = resolve_provider(provider.name, model_value)
     except ChatInputError as exc:
         raise HatchFailed(exc.message) from None
     price = find_price(

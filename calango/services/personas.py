@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import g
 from sqlalchemy import and_, func, or_, select
 
 from calango.extensions import db
@@ -99,6 +100,29 @@ class AvatarInfo:
     emoji: str | None
     has_image: bool
     version: int  # changes with the persona, so the image URL changes with it
+
+
+def avatar_of(persona: Persona) -> AvatarInfo:
+    """``persona``'s avatar, from its loaded row."""
+    updated = persona.updated_at
+    return AvatarInfo(
+        persona.id,
+        persona.avatar_emoji,
+        bool(persona.has_avatar_image),
+        int(updated.timestamp()) if updated else 0,
+    )
+
+
+def prime_avatar(persona: Persona) -> None:
+    """Remember ``persona``'s avatar for this request (the send read its row already), so
+    that the answer's bubble does not read every persona's avatar again."""
+    g.calango_avatar_primed = {persona.name: avatar_of(persona)}
+
+
+def primed_avatar(name: str) -> AvatarInfo | None:
+    """The avatar :func:`prime_avatar` remembered for ``name`` in this request, if any."""
+    primed = g.get("calango_avatar_primed") or {}
+    return primed.get(name)
 
 
 def avatars_by_name() -> dict[str, AvatarInfo]:

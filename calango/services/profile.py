@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from calango.extensions import db
-from calango.models import ChatSession, Setting
+from calango.models import ChatSession
+from calango.services.preferences import PROFILE_KEY, put_setting, saved_setting
 
-SETTING_KEY = "profile"
+SETTING_KEY = PROFILE_KEY
 # Bounds of each field, in characters.
 LIMITS = {"name": 80, "language": 60, "work": 500, "style": 1000}
 
@@ -51,13 +52,14 @@ def sanitized(value: Any) -> dict[str, Any]:
 
 
 def load_profile() -> Profile:
-    """The stored profile (bounded again: the setting may come from an import)."""
-    return Profile(**sanitized(Setting.get(SETTING_KEY)))
+    """The stored profile (bounded again: the setting may come from an import); read with
+    this request's other settings (the send primes it in its first statement)."""
+    return Profile(**sanitized(saved_setting(SETTING_KEY)))
 
 
 def save_profile(profile: Profile) -> None:
     """Store ``profile`` (the form has bounded its fields)."""
-    Setting.put(SETTING_KEY, sanitized(asdict(profile)))
+    put_setting(SETTING_KEY, sanitized(asdict(profile)))
     db.session.commit()
 
 
