@@ -5,13 +5,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from calango.forms import strip_whitespace
@@ -35,6 +38,29 @@ class MessageForm(FlaskForm):
             "data-enter-placeholder": _l("Ask anything… (Enter sends, Shift+Enter adds a line)"),
         },
     )
+    # Model parameters and the profile toggle: checked by the send (services.parameters).
+    temperature = StringField(
+        _l("Temperature"), render_kw={"inputmode": "decimal", "maxlength": 8, "size": 5}
+    )
+    max_tokens = StringField(
+        _l("Output limit (tokens)"), render_kw={"inputmode": "numeric", "maxlength": 7, "size": 7}
+    )
+    effort = SelectField(
+        _l("Reasoning effort"),
+        choices=[
+            SelectChoice("", _l("Default")),
+            SelectChoice("low", _l("Low")),
+            SelectChoice("medium", _l("Medium")),
+            SelectChoice("high", _l("High")),
+        ],
+        validate_choice=False,
+    )
+    profile = BooleanField(_l("Send my profile"))
+    # Hidden fields get an empty label: a default one would be translated as the form is
+    # made, reading the language before the send's first statement primes it.
+    profile_offered = HiddenField("")
+    # A starter prompt's button (on an empty chat) posts its text here.
+    starter = HiddenField("")
     submit = SubmitField(_l("Send"))
 
     def offer(self, options: ComposerOptions, choice: ComposerChoice) -> None:
@@ -45,7 +71,11 @@ class MessageForm(FlaskForm):
         self.model.choices = {
             p.name: [(model_value(p.id, m), m) for m in p.models] for p in options.providers
         }
-        self.persona.choices = [(p.name, p.name) for p in options.personas]
+        # The avatar's emoji before the name: a menu option cannot show an image.
+        self.persona.choices = [
+            (p.name, f"{p.avatar_emoji} {p.name}" if p.avatar_emoji else p.name)
+            for p in options.personas
+        ]
         if not self.is_submitted():
             self.provider.data = choice.provider
             self.model.data = choice.model_value

@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from calango.chats import bp
+from calango.chats import bp, composer_extras
 from calango.chats.forms import MessageForm, RenameForm
 from calango.chats.history_routes import sidebar as _sidebar
 from calango.extensions import db
@@ -69,6 +69,7 @@ def render_chat(
     form = form or MessageForm(formdata=None)
     choice = composer.composer_choice(chat, options)
     form.offer(options, choice)
+    extras = composer_extras.prefill(form, chat, options, request.args.get("persona", type=int))
     window = window or history.message_window(chat)
     messages = window.messages
     page = render_template(
@@ -86,6 +87,7 @@ def render_chat(
         providers_url=url_for(chat_service.provider_link()[0]),
         streaming=any(m.status == MessageStatus.STREAMING for m in messages),
         legacy_offer=legacy_offer() if chat is None else None,
+        extras=extras,
     )
     return page, status
 
@@ -124,10 +126,11 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
     try:
         result = chat_service.send_message(
             chat_id,
-            form.content.data or "",
+            composer_extras.message_text(form),
             form.provider.data or "",
             form.model.data or "",
             form.persona.data or "",
+            composer_extras.send_options(form),
         )
     except chat_service.ChatInputError as exc:
         if _wants_json():

@@ -34,6 +34,7 @@ def kind_labels() -> dict[str, Any]:
         CallKind.TEST_CONNECTION: _l("Test connection"),
         CallKind.FETCH_MODELS: _l("Fetch models"),
         CallKind.ARENA: _l("A Rinha answer"),
+        CallKind.HATCH: _l("Hatch a persona"),
     }
 
 

@@ -20,6 +20,7 @@ from calango.llm.errors import (
     ServerError,
 )
 from calango.llm.model_list import list_models
+from calango.llm.params import EFFORTS, ChatParams, is_reasoning_model
 from calango.llm.pricing import Price, compute_cost, find_price
 from calango.llm.providers import (
     ENV_KEYS,
@@ -44,6 +45,7 @@ from calango.llm.streaming import (
 )
 
 __all__ = [
+    "EFFORTS",
     "ENV_KEYS",
     "PRESETS",
     "PROVIDER_KINDS",
@@ -51,6 +53,7 @@ __all__ = [
     "AuthError",
     "BadRequestError",
     "CancelToken",
+    "ChatParams",
     "ChatStream",
     "ConnectionLostError",
     "Event",
@@ -72,6 +75,7 @@ __all__ = [
     "estimate_tokens",
     "find_price",
     "is_local",
+    "is_reasoning_model",
     "key_source",
     "list_models",
     "official_family",

@@ -30,10 +30,10 @@ from calango.llm.errors import (
     map_exception,
     truncate,
 )
+from calango.llm.params import ChatParams, anthropic_fields, openai_fields
 from calango.llm.providers import ProviderSettings, provider_family
 from calango.llm.sse import AnthropicDecoder, LineSample, OpenAIDecoder, iter_sse, split_lines
 
-ANTHROPIC_DEFAULT_MAX_TOKENS = 4096
 # A stream that sends this much without one event of the expected shape is not the API.
 GARBAGE_LIMIT = 64 * 1024
 RETRY_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -196,6 +196,7 @@ def open_chat_stream(
     messages: list[dict[str, Any]],
     max_tokens: int | None = None,
     cancel: CancelToken | None = None,
+    params: ChatParams | None = None,
 ) -> ChatStream:
     """Send the conversation and return its streamed answer once the provider has accepted it.
 
@@ -204,8 +205,13 @@ def open_chat_stream(
     ``RequestCancelled`` once ``cancel`` is cancelled (which also cuts a request waiting for
     the provider's first byte). Failed attempts that may succeed again are retried up to
     ``settings.max_retries`` times, all of them within ``settings.read_timeout``.
+    ``params`` (temperature, output limit, effort) are sent in each protocol's own form; a
+    ``max_tokens`` given on its own is the output limit.
     """
     check_kind(settings.kind)
+    params = params or ChatParams()
+    if max_tokens is not None and params.max_tokens is None:
+        params = ChatParams(params.temperature, max_tokens, params.effort)
     token = cancel or CancelToken()
     deadline = time.monotonic() + settings.read_timeout
     attempt = 0
@@ -216,10 +222,10 @@ def open_chat_stream(
         try:
             with token.installed():
                 if settings.kind == "anthropic":
-                    response = _open_anthropic(settings, model, messages, max_tokens, budget)
+                    response = _open_anthropic(settings, model, messages, params, budget)
                     decoder: OpenAIDecoder | AnthropicDecoder = AnthropicDecoder()
                 else:
-                    response = _open_openai(settings, model, messages, max_tokens, budget)
+                    response = _open_openai(settings, model, messages, params, budget)
                     decoder = OpenAIDecoder()
         except Exception as exc:
             if token.cancelled:
@@ -243,16 +249,14 @@ def _open_openai(
     settings: ProviderSettings,
     model: str,
     messages: list[dict[str, Any]],
-    max_tokens: int | None,
+    params: ChatParams,
     budget: float,
 ) -> httpx2.Response:
     client = openai_client(settings, max_retries=0, read=budget)
-    extra: dict[str, Any] = {}
-    if max_tokens is not None:
-        # OpenAI's newer models refuse max_tokens; compatible servers may not know the new name.
-        # (A name guess is fine here: it picks a parameter name, it sends no secret.)
-        official = provider_family(settings.name, settings.kind, settings.base_url) == "openai"
-        extra["max_completion_tokens" if official else "max_tokens"] = max_tokens
+    # OpenAI's newer models refuse max_tokens; compatible servers may not know the new name.
+    # (A name guess is fine here: it picks a parameter name, it sends no secret.)
+    official = provider_family(settings.name, settings.kind, settings.base_url) == "openai"
+    extra = openai_fields(params, model, official)
     stream = client.chat.completions.create(
         model=model,
         messages=[{"role": m["role"], "content": m["content"]} for m in messages],  # type: ignore[misc]
@@ -267,7 +271,7 @@ def _open_anthropic(
     settings: ProviderSettings,
     model: str,
     messages: list[dict[str, Any]],
-    max_tokens: int | None,
+    params: ChatParams,
     budget: float,
 ) -> httpx2.Response:
     client = anthropic_client(settings, max_retries=0, read=budget)
@@ -276,9 +280,13 @@ def _open_anthropic(
         {"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"
     ]
     extra: dict[str, Any] = {"system": system} if system else {}
+    fields = anthropic_fields(params, model)
+    if "temperature" in fields:
+        # This SDK no longer names the field; the Messages API still takes it.
+        extra["extra_body"] = {"temperature": fields.pop("temperature")}
+    extra.update(fields)
     stream = client.messages.create(
         model=model,
-        max_tokens=max_tokens or ANTHROPIC_DEFAULT_MAX_TOKENS,
         messages=turns,  # type: ignore[arg-type]
         stream=True,
         **extra,

@@ -1,4 +1,4 @@
-"""Provider calls that are not chat answers: *Test connection* and *Fetch models*.
+"""Provider calls that are not chat answers: *Test connection*, *Fetch models*, *Hatch*.
 
 Chat answers keep their metrics on their message; the dashboard reads both through one
 query (``calango.services.dashboard_query.calls``).
@@ -7,8 +7,9 @@ query (``calango.services.dashboard_query.calls``).
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from calango.extensions import db
@@ -22,7 +23,8 @@ class CallKind:
     TEST_CONNECTION = "test_connection"
     FETCH_MODELS = "fetch_models"
     ARENA = "arena"  # an answer in A Rinha (kept on its message, like a chat answer)
-    ALL = (CHAT, TEST_CONNECTION, FETCH_MODELS, ARENA)
+    HATCH = "hatch"  # a persona proposed from a description
+    ALL = (CHAT, TEST_CONNECTION, FETCH_MODELS, ARENA, HATCH)
 
 
 class ProviderCall(db.Model):
@@ -38,6 +40,10 @@ class ProviderCall(db.Model):
     status: Mapped[str] = mapped_column(String(16))
     error_class: Mapped[str | None] = mapped_column(String(40))
     duration_ms: Mapped[int] = mapped_column(Integer)
+    # Calls that produce text (a hatch) have tokens and a cost; tests and model lists don't.
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 8))
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

@@ -105,6 +105,11 @@ class ChatSession(db.Model):
     kind: Mapped[str] = mapped_column(
         String(16), default=SessionKind.CHAT, server_default=SessionKind.CHAT
     )
+    # Model parameters chosen for this chat ({"temperature", "max_tokens", "effort"}; see
+    # calango.services.parameters); what is missing comes from the persona's defaults.
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Send the "who I am" profile in this chat; NULL follows the profile's own setting.
+    profile_enabled: Mapped[bool | None] = mapped_column(Boolean)
 
     messages: Mapped[list[ChatMessage]] = relationship(
         back_populates="chat",
@@ -174,6 +179,10 @@ class ChatMessage(db.Model):
     # calango.services.message_html: a NULL or an older version is rendered again.
     content_html: Mapped[str | None] = mapped_column(Text)
     content_html_version: Mapped[int | None] = mapped_column(SmallInteger)
+    # An answer's model parameters as sent (calango.services.parameters) and whether the
+    # "who I am" profile was in its context.
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    profile_sent: Mapped[bool | None] = mapped_column(Boolean)
 
     chat: Mapped[ChatSession] = relationship(back_populates="messages")
 

@@ -1,16 +1,19 @@
-"""Persona pages: list, create, edit and delete (with a confirmation that needs no JavaScript)."""
+"""Persona pages: list, create, edit, delete (with a confirmation that needs no JavaScript),
+the avatar image, and hatching a persona from a description."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from calango.extensions import db
 from calango.forms import confirm_then_delete
 from calango.models import Persona
 from calango.personas import bp
-from calango.personas.forms import PersonaForm
+from calango.personas.forms import HatchForm, PersonaForm
+from calango.services import avatars, composer, persona_hatch
 from calango.services import personas as service
 from calango.services.names import NameTaken
 
@@ -20,17 +23,53 @@ def index() -> str:
     return render_template("personas/index.html", personas=service.list_personas())
 
 
+def _offer_providers(form: PersonaForm) -> None:
+    options = composer.composer_options()
+    form.default_provider.choices = [SelectChoice("", _("None (the last one used)"))] + [
+        SelectChoice(p.name, p.name) for p in options.providers
+    ]
+
+
+def _uploaded_avatar(form: PersonaForm) -> tuple[bool, bytes | None]:
+    """(ok, the new avatar PNG or None); a refused upload becomes the field's error."""
+    upload = form.avatar_file.data
+    if not upload or not getattr(upload, "filename", ""):
+        return True, None
+    data = upload.stream.read(avatars.MAX_UPLOAD_BYTES + 1)
+    try:
+        return True, avatars.make_avatar(data)
+    except avatars.AvatarRefused as exc:
+        form.avatar_file.errors = [str(exc)]
+        return False, None
+
+
+def _save(form: PersonaForm, persona: Persona | None) -> Persona | None:
+    """Validate and save the form; the saved persona, or None (errors are on the form)."""
+    if not form.validate_on_submit():
+        return None
+    ok, image = _uploaded_avatar(form)
+    if not ok:
+        return None
+    details = form.details(image)
+    try:
+        if persona is None:
+            return service.create_persona(form.name.data or "", form.prompt.data or "", details)
+        return service.update_persona(
+            persona, form.name.data or "", form.prompt.data or "", details
+        )
+    except NameTaken as exc:
+        form.report_name_taken(exc)
+        return None
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def create() -> str | Response:
     form = PersonaForm()
-    if form.validate_on_submit():
-        try:
-            persona = service.create_persona(form.name.data or "", form.prompt.data or "")
-        except NameTaken as exc:
-            form.report_name_taken(exc)
-        else:
-            flash(_("Created persona “%(name)s”.", name=persona.name), "success")
-            return redirect(url_for("personas.index"))
+    _offer_providers(form)
+    persona = _save(form, None)
+    if persona is not None:
+        flash(_("Created persona “%(name)s”.", name=persona.name), "success")
+        return redirect(url_for("personas.index"))
     return render_template("personas/form.html", form=form, persona=None)
 
 
@@ -38,15 +77,62 @@ def create() -> str | Response:
 def edit(persona_id: int) -> str | Response:
     persona = db.get_or_404(Persona, persona_id)
     form = PersonaForm(obj=persona, record_id=persona.id)
+    if not form.is_submitted():
+        form.fill_from(persona)
+    _offer_providers(form)
+    if _save(form, persona) is not None:
+        flash(_("Saved persona “%(name)s”.", name=persona.name), "success")
+        return redirect(url_for("personas.index"))
+    return render_template("personas/form.html", form=form, persona=persona)
+
+
+@bp.get("/<int:persona_id>/avatar.png")
+def avatar(persona_id: int) -> Response:
+    """The persona's avatar: a PNG made by the app, never the uploaded file."""
+    png = service.avatar_png(persona_id)
+    if not png:
+        abort(404)
+    response = Response(png, mimetype=avatars.MIME_TYPE)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = 'inline; filename="avatar.png"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # The URL carries the persona's version (?v=), so a changed avatar has a new address.
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.route("/hatch", methods=["GET", "POST"])
+def hatch() -> str:
+    """ "Describe who you want" → a proposed persona in the persona form, to edit and save."""
+    form = HatchForm()
+    options = composer.composer_options()
+    form.model.choices = {
+        p.name: [SelectChoice(composer.model_value(p.id, m), m) for m in p.models]
+        for p in options.providers
+    }
+    error = None
     if form.validate_on_submit():
         try:
-            service.update_persona(persona, form.name.data or "", form.prompt.data or "")
-        except NameTaken as exc:
-            form.report_name_taken(exc)
+            proposal = persona_hatch.hatch(form.description.data or "", form.model.data or "")
+        except persona_hatch.HatchFailed as exc:
+            error = exc.message
         else:
-            flash(_("Saved persona “%(name)s”.", name=persona.name), "success")
-            return redirect(url_for("personas.index"))
-    return render_template("personas/form.html", form=form, persona=persona)
+            persona_form = PersonaForm(
+                formdata=None,
+                name=proposal.name,
+                description=proposal.description,
+                prompt=proposal.prompt,
+                traits=", ".join(proposal.traits),
+                starters="\n".join(proposal.starters),
+            )
+            _offer_providers(persona_form)
+            flash(_("Here is a proposal. Change what you like, then save it."), "info")
+            return render_template(
+                "personas/form.html", form=persona_form, persona=None, hatched=True
+            )
+    return render_template(
+        "personas/hatch.html", form=form, error=error, has_models=bool(options.providers)
+    )
 
 
 @bp.route("/<int:persona_id>/delete", methods=["GET", "POST"])

@@ -1,8 +1,8 @@
 """Recording provider calls that are not chat answers, and naming failures for the dashboard.
 
 Chat answers are recorded on their message by the producer (``services.generation``); this
-module records *Test connection* and *Fetch models* in ``provider_calls``. A failure to record
-is logged and never hides the call's own result.
+module records *Test connection*, *Fetch models* and *Hatch* (with its tokens and cost) in
+``provider_calls``. A failure to record is logged and never hides the call's own result.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
@@ -55,16 +57,27 @@ def error_class_of(exc: BaseException) -> str:
     return UNEXPECTED
 
 
+@dataclass
+class CallUsage:
+    """Tokens and cost the body of :func:`recorded_call` may report (calls producing text)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost: Decimal | None = None
+
+
 @contextmanager
-def recorded_call(kind: str, provider: str, model: str | None = None) -> Iterator[None]:
-    """Time the body and record it as one provider call, whether it succeeds or raises."""
+def recorded_call(kind: str, provider: str, model: str | None = None) -> Iterator[CallUsage]:
+    """Time the body and record it as one provider call, whether it succeeds or raises;
+    what the body puts in the yielded :class:`CallUsage` is recorded with it."""
     started = time.monotonic()
+    usage = CallUsage()
     try:
-        yield
+        yield usage
     except Exception as exc:
-        _record(kind, provider, model, MessageStatus.ERROR, error_class_of(exc), started)
+        _record(kind, provider, model, MessageStatus.ERROR, error_class_of(exc), started, usage)
         raise
-    _record(kind, provider, model, MessageStatus.COMPLETE, None, started)
+    _record(kind, provider, model, MessageStatus.COMPLETE, None, started, usage)
 
 
 def _record(
@@ -74,6 +87,7 @@ def _record(
     status: str,
     error_class: str | None,
     started: float,
+    usage: CallUsage,
 ) -> None:
     # Called around the remote request only, while the caller has nothing pending: the commit
     # saves just this row.
@@ -84,6 +98,9 @@ def _record(
         status=status,
         error_class=error_class,
         duration_ms=round((time.monotonic() - started) * 1000),
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost=usage.cost,
     )
     try:
         db.session.add(call)

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Integer,
-    Numeric,
     String,
     Uuid,
     case,
@@ -121,10 +120,10 @@ def _other_calls(f: CallFilter) -> Select[Any]:
         cast(null(), String(80)).label("persona"),
         c.status.label("status"),
         c.error_class.label("error_class"),
-        cast(null(), Integer).label("prompt_tokens"),
-        cast(null(), Integer).label("completion_tokens"),
+        c.prompt_tokens.label("prompt_tokens"),
+        c.completion_tokens.label("completion_tokens"),
         cast(null(), Boolean).label("tokens_estimated"),
-        cast(null(), Numeric(14, 8)).label("cost"),
+        c.cost.label("cost"),
         cast(null(), Integer).label("ttft_ms"),
         c.duration_ms.label("total_ms"),
     )

@@ -211,14 +211,15 @@ def forget_chat(chat_id: Any) -> None:
 
 
 def count_call(call: ProviderCall) -> None:
-    """Count a *Test connection* or *Fetch models* call."""
+    """Count a call recorded in ``provider_calls`` (Test connection, Fetch models, Hatch)."""
     fold = Fold()
     fold.add(
         {
             "kind": call.kind, "ts": call.timestamp, "provider": call.provider,
             "model": call.model, "persona": None, "status": call.status,
-            "error_class": call.error_class, "prompt_tokens": None, "completion_tokens": None,
-            "cost": None, "ttft_ms": None, "total_ms": call.duration_ms,
+            "error_class": call.error_class, "prompt_tokens": call.prompt_tokens,
+            "completion_tokens": call.completion_tokens, "cost": call.cost, "ttft_ms": None,
+            "total_ms": call.duration_ms,
         }
     )  # fmt: skip
     fold.write()

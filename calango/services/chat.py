@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import get_locale
@@ -34,7 +35,7 @@ from calango.models import (
 from calango.models.chat import TITLE_MAX
 from calango.models.names import normalize_name
 from calango.models.types import utcnow
-from calango.services import call_rollup
+from calango.services import call_rollup, parameters
 from calango.services.composer import split_model_value
 from calango.services.generation import (
     Generation,
@@ -45,7 +46,9 @@ from calango.services.generation import (
 )
 from calango.services.message_html import NO_HTML, final_html_values
 from calango.services.network_policy import local_providers_allowed
+from calango.services.personas import prime_avatar
 from calango.services.preferences import prime_settings, primed_keys, remember_chat_choice
+from calango.services.profile import block_for
 
 TITLE_LENGTH = 50
 
@@ -206,13 +209,17 @@ def build_context(
     new_text: str,
     model: str,
     history: list[tuple[str, str]] | None = None,
+    profile: str | None = None,
 ) -> list[dict[str, str]]:
-    """System prompt, earlier messages in order (only the text they hold), the new message;
-    trimmed oldest-first to the model's context budget. ``history`` is the chat's (role,
-    text) turns when the caller read them already."""
+    """System prompt, the "who I am" profile (a second system block), earlier messages in
+    order (only the text they hold), the new message; trimmed oldest-first to the model's
+    context budget. ``history`` is the chat's (role, text) turns when the caller read them
+    already."""
     messages: list[dict[str, str]] = []
     if persona_prompt:
         messages.append({"role": "system", "content": persona_prompt})
+    if profile:
+        messages.append({"role": "system", "content": profile})
     if history is not None:
         messages.extend({"role": r, "content": c} for r, c in history if c.strip())
     elif chat is not None:
@@ -236,9 +243,10 @@ def build_context(
 
 
 def _claim_for_sending(
-    session_id: uuid.UUID, now: datetime, persona: Persona | None
+    session_id: uuid.UUID, now: datetime, persona: Persona | None, chat_values: dict[str, Any]
 ) -> ChatSession:
-    """Take the chat for this send (the chat, updated, in the same statement).
+    """Take the chat for this send (the chat, updated with ``chat_values`` too, in the same
+    statement).
 
     Two tabs sending at once would each build a context without the other's answer. The
     UPDATE comes first: it locks the chat's row on PostgreSQL (and takes SQLite's single write
@@ -253,6 +261,7 @@ def _claim_for_sending(
             updated_at=now,
             persona=persona.name if persona is not None else None,
             persona_id=persona.id if persona is not None else None,
+            **chat_values,
         )
         .returning(ChatSession)
     ).scalar_one_or_none()
@@ -287,9 +296,17 @@ def _history(chat: ChatSession, now: datetime) -> list[tuple[str, str]]:
 
 
 def send_message(
-    session_id: uuid.UUID | None, text: str, provider_name: str, model: str, persona_name: str
+    session_id: uuid.UUID | None,
+    text: str,
+    provider_name: str,
+    model: str,
+    persona_name: str,
+    options: parameters.SendOptions | None = None,
 ) -> SendResult:
     """Commit the user message and a ``streaming`` assistant message, then start the answer.
+
+    ``options`` carries the chat's model parameters (the persona's defaults fill what is not
+    set) and the profile toggle.
 
     Raises ChatInputError (translated) for anything the user must fix; nothing is saved then.
     """
@@ -316,27 +333,44 @@ def send_message(
                 _("The persona “%(name)s” no longer exists. Pick another one.", name=persona_name)
             )
         persona_name, persona_prompt = persona.name, persona.prompt
+        prime_avatar(persona)  # the answer's bubble shows it: no second read
+    options = options or parameters.SendOptions()
+    try:
+        chosen = options.params()
+    except parameters.InvalidParameters as exc:
+        raise ChatInputError(str(exc)) from None
+    # The persona's defaults come from the Persona row the lookup read: no extra statement.
+    params = parameters.merged(chosen, parameters.from_json(persona and persona.params))
+    chat_values: dict[str, Any] = {"params": chosen.as_json() or None}
+    if options.profile is not None:
+        chat_values["profile_enabled"] = options.profile
 
     now = utcnow()
     chat: ChatSession | None = None
     history: list[tuple[str, str]] = []
     if session_id is not None:
-        chat = _claim_for_sending(session_id, now, persona)
+        chat = _claim_for_sending(session_id, now, persona, chat_values)
         history = _history(chat, now)
-    context = build_context(chat, persona_prompt, text, model, history)
+    # The profile setting was primed by the lookup; the toggle holds or the chat's choice.
+    profile = block_for(chat, options.profile)
+    context = build_context(chat, persona_prompt, text, model, history, profile=profile)
     if chat is None:
         chat = ChatSession(
             id=uuid.uuid4(), title=title_from(text), created_at=now, updated_at=now,
             persona=persona_name or None, persona_id=persona.id if persona else None,
+            **chat_values,
         )  # fmt: skip
         db.session.add(chat)
     # Both messages in one multi-row INSERT (the ORM would send one per row).
     common = {"session_id": chat.id, "timestamp": now, "persona": persona_name or None}
     rows = [
         dict(role="user", content=text, status=MessageStatus.COMPLETE, provider=None,
-             model=None, heartbeat_at=None, **common, **final_html_values(text)),
+             model=None, heartbeat_at=None, params=None, profile_sent=None, **common,
+             **final_html_values(text)),
         dict(role="assistant", content="", status=MessageStatus.STREAMING,
-             provider=provider.name, model=model, heartbeat_at=now, **common, **NO_HTML),
+             provider=provider.name, model=model, heartbeat_at=now,
+             params=params.as_json() or None, profile_sent=profile is not None, **common,
+             **NO_HTML),
     ]  # fmt: skip
     inserted = db.session.scalars(
         insert(ChatMessage).returning(ChatMessage), rows, execution_options={"render_nulls": True}
@@ -361,6 +395,7 @@ def send_message(
             messages=context,
             price=price,
             locale=str(get_locale() or "en"),
+            params=params,
         )
     )
     return SendResult(chat, user_message, assistant, generation)

@@ -25,7 +25,7 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from calango.extensions import db
-from calango.llm import CancelToken, ChatStream, Price, ProviderSettings
+from calango.llm import CancelToken, ChatParams, ChatStream, Price, ProviderSettings
 from calango.models import ChatMessage, MessageStatus
 from calango.models.types import utcnow
 from calango.services import call_rollup
@@ -49,6 +49,7 @@ class GenerationRequest:
     messages: list[dict[str, str]]
     price: Price | None
     locale: str = "en"
+    params: ChatParams = field(default_factory=ChatParams)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from calango.themes import DEFAULT_THEME, THEMES
 THEME_KEY = "theme"
 LANGUAGE_KEY = "language"
 LAST_CHOICE_KEY = "last_chat_choice"
+PROFILE_KEY = "profile"  # the "who I am" profile (services.profile)
 
 
 def _saved() -> dict[str, Any]:
@@ -44,9 +45,15 @@ def prime_settings(values: dict[str, Any]) -> None:
     g.calango_settings_primed = values
 
 
-def primed_keys() -> tuple[str, str, str]:
-    """The settings the send reads with its provider: language, theme, last choice."""
-    return LANGUAGE_KEY, THEME_KEY, LAST_CHOICE_KEY
+def primed_keys() -> tuple[str, ...]:
+    """The settings the send reads with its provider: language, theme, last choice and the
+    profile."""
+    return LANGUAGE_KEY, THEME_KEY, LAST_CHOICE_KEY, PROFILE_KEY
+
+
+def saved_setting(key: str) -> Any:
+    """A setting's stored value (``None`` when unset), from this request's read of them."""
+    return _safe_get(key)
 
 
 def saved_value(key: str) -> Any:

@@ -84,7 +84,11 @@ def read_provider(generation: Generation, outcome: Outcome, app: Flask) -> None:
         last_flush = time.monotonic()
         flushed_len = 0
         stream = open_chat_stream(
-            request.settings, request.model, request.messages, cancel=generation.cancel
+            request.settings,
+            request.model,
+            request.messages,
+            cancel=generation.cancel,
+            params=request.params,
         )
         generation.stream = stream
         with stream:

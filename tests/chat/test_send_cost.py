@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from calango.extensions import db
-from calango.models import Provider
-from tests.helpers import finish, messages_of, send
+from calango.models import Persona, Provider
+from tests.helpers import FAKE_MODEL, finish, messages_of, send
 
 MAX_STATEMENTS = 4
 
@@ -64,3 +64,41 @@ def test_a_send_costs_at_most_four_statements(
     sent = [m["content"] for m in fake.requests[1]["json"]["messages"] if m["role"] != "system"]
     assert sent[0] == "first, to remember the choice" and sent[-1] == "in the same chat"
     assert len(sent) == 3
+
+
+def test_a_send_with_a_persona_parameters_and_the_profile_stays_within_four(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    """The persona's default parameters come with the persona row and the profile with the
+    primed preferences: neither costs a statement, and both still reach the provider."""
+    with app.app_context():
+        db.session.add(
+            Persona(name="Frio", prompt="Be exact.", params={"temperature": 0.1, "max_tokens": 99})
+        )
+        db.session.commit()
+    profile = {"enabled": "y", "name": "Ana", "language": "", "work": "", "style": ""}
+    assert client.post("/settings/profile", data={"csrf_token": csrf, **profile}).status_code == 302
+    extra = {"profile": "y", "profile_offered": "1", "max_tokens": "1000"}
+
+    def send_frio(text: str, chat_id: Any = None) -> Any:
+        url = f"/chats/{chat_id}/messages" if chat_id else "/chats/messages"
+        data = {"csrf_token": csrf, "content": text, "provider": "Fake", "model": FAKE_MODEL,
+                "persona": "Frio", **extra}  # fmt: skip
+        return client.post(url, data=data, headers={"Accept": "application/json"})
+
+    chat_id = send_frio("first, to remember the choice").get_json()["chat_id"]
+    finish(app)
+    for target in (chat_id, None):
+        with statements_of_this_thread(app) as seen:
+            response = send_frio("again", chat_id=target)
+        assert response.status_code == 201
+        assert len(seen) <= MAX_STATEMENTS, "\n\n".join(seen)
+        finish(app)
+        body = fake.requests[-1]["json"]
+        assert (body["temperature"], body["max_tokens"]) == (0.1, 1000)
+        system = [m["content"] for m in body["messages"] if m["role"] == "system"]
+        assert system[0] == "Be exact." and "Call them: Ana" in system[1]
+    answer = messages_of(app, chat_id)[-1]
+    assert answer.params == {"temperature": 0.1, "max_tokens": 1000}
+    assert answer.profile_sent is True
+    assert messages_of(app, chat_id)[-2].params is None, "the question has no parameters"

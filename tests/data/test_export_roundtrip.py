@@ -44,6 +44,8 @@ def _varied_database(sample: bytes) -> None:
         persona=None,
         created_at=T0,
         updated_at=T0 + timedelta(minutes=5),
+        params={"temperature": 0.3, "effort": "low"},
+        profile_enabled=False,
     )
     chat.messages = [
         ChatMessage(role="system", content="Be brief.", timestamp=T0),
@@ -60,6 +62,8 @@ def _varied_database(sample: bytes) -> None:
             cost=Decimal("0.12345678"),
             ttft_ms=210,
             total_ms=1830,
+            params={"temperature": 0.3, "max_tokens": 700},
+            profile_sent=True,
         ),
         ChatMessage(
             role="assistant",
@@ -84,9 +88,40 @@ def _varied_database(sample: bytes) -> None:
     )
     provider.set_api_key("gsk-secret-never-exported-1234")
     db.session.add(provider)
+    db.session.add(
+        Persona(
+            name="Rica",
+            prompt="Full of details.",
+            description="A persona using every field.",
+            avatar_emoji="🦜",
+            avatar_image=_avatar_png(),
+            has_avatar_image=True,
+            traits=["curious", "kind"],
+            starters=["Hello?", "Tell me more"],
+            default_provider="Groq",
+            default_model="llama-3.1-8b-instant",
+            params={"temperature": 1.2, "max_tokens": 900},
+            created_at=T0,
+            updated_at=T0,
+        )
+    )
+    Setting.put(
+        "profile", {"enabled": True, "name": "Ana", "language": "pt", "work": "", "style": ""}
+    )
     Setting.put("language", "pt_BR")
     Setting.put("last_chat_choice", {"provider": "Groq", "model": "m", "persona": ""})
     db.session.commit()
+
+
+def _avatar_png() -> bytes:
+    """An avatar as the app makes them (importing makes it again, to the same bytes)."""
+    from PIL import Image
+
+    from calango.services.avatars import make_avatar
+
+    out = io.BytesIO()
+    Image.new("RGB", (300, 200), (10, 120, 60)).save(out, format="PNG")
+    return make_avatar(out.getvalue())
 
 
 def _snapshot() -> dict[str, Any]:
@@ -292,3 +327,20 @@ def test_export_pages_through_chats_and_messages_in_batches(app_ctx, sample_byte
     assert [c["id"] for c in paged["chats"]] == [c["id"] for c in whole["chats"]]
     assert len({c["id"] for c in paged["chats"]}) == 10
     assert paged["chats"] == whole["chats"]
+
+
+def test_an_imported_avatar_must_be_an_image(app_ctx, sample_bytes):
+    import base64
+
+    import_legacy(sample_bytes)
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+    def hostile(document: dict[str, Any]) -> None:
+        document["personas"][0]["avatar_image"] = base64.b64encode(svg).decode()
+
+    raw = _exported_with(hostile)
+    _wipe()
+    with pytest.raises(ImportFileError) as excinfo:
+        import_calango_export(io.BytesIO(raw))
+    assert "avatar_image must be an image" in excinfo.value.message
+    assert counts()["personas"] == 0

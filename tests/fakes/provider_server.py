@@ -44,6 +44,14 @@ class Script:
     raw_body: str | None = None  # a 200 with this body instead of the API's answer
     content_type: str = "text/html; charset=utf-8"  # of raw_body
     trailer: str | None = None  # raw SSE text sent after the text chunks, instead of the end
+    # One reply per request, in order (the last one repeats): a structured answer that is
+    # invalid, then a valid one.
+    replies: list[str] | None = None
+    # Answer with the request's system text (every system message / Anthropic's system).
+    echo_system: bool = False
+    # Request fields this server does not know: a request with one gets a 400 (an older
+    # OpenAI-compatible server and ``response_format``).
+    refuse_fields: tuple[str, ...] = ()
 
     def pieces(self) -> list[str]:
         """The reply split into the chunks to stream."""
@@ -54,6 +62,29 @@ class Script:
             return [self.reply[i : i + n] for i in range(0, len(self.reply), n)]
         pieces = re.findall(r"\s*\S{1,4}\s*", self.reply)
         return pieces or ([self.reply] if self.reply else [])
+
+
+def _system_text(body: dict[str, Any]) -> str:
+    """Every system instruction of a request, joined by blank lines."""
+    parts = [
+        str(m.get("content") or "")
+        for m in body.get("messages") or []
+        if isinstance(m, dict) and m.get("role") == "system"
+    ]
+    system = body.get("system")
+    if isinstance(system, str):
+        parts.append(system)
+    elif isinstance(system, list):
+        parts += [str(b.get("text", "")) for b in system if isinstance(b, dict)]
+    return "\n\n".join(p for p in parts if p)
+
+
+def _forced_tool(body: dict[str, Any]) -> str | None:
+    """The tool an Anthropic request forces (``tool_choice: {"type": "tool"}``), if any."""
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "tool" and body.get("tools"):
+        return str(choice.get("name"))
+    return None
 
 
 class _Cut(Exception):
@@ -251,13 +282,17 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self._read_json()
         self._record(body)
-        model = body.get("model") if isinstance(body, dict) else None
-        script = self.server.fake._per_model.get(model, self.server.fake._script)
+        script = self.server.fake._next_script(body if isinstance(body, dict) else {})
         path = self.path.split("?")[0].rstrip("/")
         try:
             if path in ("/v1/chat/completions", "/v1/messages") and self._hostile(
                 script, streamed=bool(isinstance(body, dict) and body.get("stream"))
             ):
+                return
+            unknown = [k for k in script.refuse_fields if isinstance(body, dict) and k in body]
+            if unknown:
+                message = f"Unrecognized request argument supplied: {unknown[0]}"
+                self._send_json(400, {"error": {"message": message, "type": "invalid_request"}})
                 return
             if path == "/v1/chat/completions":
                 self._openai(script, body if isinstance(body, dict) else {})
@@ -337,12 +372,24 @@ class _Handler(BaseHTTPRequestHandler):
         model = body.get("model", "fake")
         prompt = _prompt_tokens(body)
         if not body.get("stream"):
+            text = "".join(pieces)
+            content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+            tool = _forced_tool(body)
+            if tool is not None:
+                # A model forced to call a tool answers with its input: the reply when it is
+                # a JSON object, else (an invalid answer) the reply as text.
+                with contextlib.suppress(ValueError):
+                    data = json.loads(text)
+                    if isinstance(data, dict):
+                        content = [
+                            {"type": "tool_use", "id": "toolu_fake", "name": tool, "input": data}
+                        ]
             message = {
                 "id": "msg_fake",
                 "type": "message",
                 "role": "assistant",
                 "model": model,
-                "content": [{"type": "text", "text": "".join(pieces)}],
+                "content": content,
                 "stop_reason": "end_turn",
                 "stop_sequence": None,
                 "usage": {"input_tokens": prompt, "output_tokens": len(pieces)},
@@ -466,7 +513,13 @@ class FakeProviderServer:
         ``disconnects``), ``raw_body`` with ``content_type`` (a 200 that is not the API: an
         HTML page, malformed JSON, an event stream of non-JSON lines), ``trailer`` (raw SSE
         text sent after the reply's text instead of its proper end).
+        Structured answers: ``replies`` (one per request, the last repeating; an Anthropic
+        request forcing a tool gets a JSON-object reply as that tool's input), and
+        ``echo_system`` (answer with the request's system text, to see what was sent),
+        ``refuse_fields`` (a 400 for a request carrying one of these fields).
         """
+        if changes.get("replies") is not None:
+            changes["replies"] = list(changes["replies"])
         if "models" in changes and changes["models"] is not None:
             changes["models"] = list(changes["models"])
         elif "models" in changes:
@@ -507,3 +560,16 @@ class FakeProviderServer:
     def _record(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self.requests.append(entry)
+
+    def _next_script(self, body: dict[str, Any]) -> Script:
+        """The script for this request: the next of ``replies``, or the system text echoed."""
+        with self._lock:
+            script = self._per_model.get(body.get("model"), self._script)
+            if script is self._script and script.replies:
+                reply = script.replies[0]
+                if len(script.replies) > 1:
+                    self._script = replace(script, replies=script.replies[1:])
+                return replace(script, reply=reply, replies=None)
+        if script.echo_system:
+            return replace(script, reply=_system_text(body) or "(no system text)")
+        return script

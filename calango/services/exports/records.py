@@ -5,6 +5,7 @@ Reading goes through Core rows (no ORM objects), so a long export holds only one
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,7 +21,17 @@ FORMAT = "calango-export"
 VERSION = 1
 BATCH = 500
 
-CHAT_FIELDS = ("id", "title", "persona", "created_at", "updated_at", "import_key", "kind")
+CHAT_FIELDS = (
+    "id",
+    "title",
+    "persona",
+    "created_at",
+    "updated_at",
+    "import_key",
+    "params",
+    "profile_enabled",
+    "kind",
+)
 MESSAGE_FIELDS = (
     "id",
     "role",
@@ -40,6 +51,8 @@ MESSAGE_FIELDS = (
     "error",
     "error_class",
     "import_key",
+    "params",
+    "profile_sent",
 )
 PROVIDER_FIELDS = (
     "name",
@@ -51,7 +64,20 @@ PROVIDER_FIELDS = (
     "created_at",
     "updated_at",
 )
-PERSONA_FIELDS = ("name", "prompt", "created_at", "updated_at")
+PERSONA_FIELDS = (
+    "name",
+    "prompt",
+    "created_at",
+    "updated_at",
+    "description",
+    "avatar_emoji",
+    "avatar_image",  # base64 of the PNG the app made
+    "traits",
+    "starters",
+    "default_provider",
+    "default_model",
+    "params",
+)
 
 
 def _value(value: Any) -> Any:
@@ -61,6 +87,8 @@ def _value(value: Any) -> Any:
         return str(value)
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     return value
 
 

@@ -28,18 +28,24 @@ from calango.models import (
 from calango.models.chat import ROLES, usage_columns
 from calango.models.names import normalize_name
 from calango.models.persona import PROMPT_MAX
-from calango.services import call_rollup, preferences
+from calango.services import call_rollup, parameters, preferences, profile
 from calango.services.imports import ImportFileError, ImportSummary
 from calango.services.imports import fields as f
 from calango.services.imports.arena_export import import_round
 from calango.services.imports.export_reader import read_export
 from calango.services.imports.json_stream import CountingReader, Progress
+from calango.services.imports.persona_details import persona_details
 from calango.services.imports.personas import import_persona
 from calango.services.providers import is_http_url
 from calango.themes import THEMES
 
 BATCH = 1000
-SETTING_KEYS = (preferences.THEME_KEY, preferences.LANGUAGE_KEY, preferences.LAST_CHOICE_KEY)
+SETTING_KEYS = (
+    preferences.THEME_KEY,
+    preferences.LANGUAGE_KEY,
+    preferences.LAST_CHOICE_KEY,
+    profile.SETTING_KEY,
+)
 
 
 def _token_columns(record: dict[str, Any], usage: dict[str, Any] | None) -> dict[str, Any]:
@@ -55,6 +61,10 @@ def _token_columns(record: dict[str, Any], usage: dict[str, Any] | None) -> dict
         "completion_tokens": f.integer(record, "completion_tokens"),
         "tokens_estimated": estimated,
     }
+
+
+def _optional_boolean(record: dict[str, Any], name: str) -> bool | None:
+    return None if record.get(name) is None else f.boolean(record, name, False)
 
 
 def _message_row(chat_id: Any, record: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +91,9 @@ def _message_row(chat_id: Any, record: dict[str, Any]) -> dict[str, Any]:
         "error_class": f.text(record, "error_class", 40),
         "stop_requested": False,
         "import_key": f.text(record, "import_key", 255),
+        "params": parameters.from_json(f.mapping(record, "params", nullable=True)).as_json()
+        or None,
+        "profile_sent": _optional_boolean(record, "profile_sent"),
     }
 
 
@@ -112,6 +125,8 @@ class _Writer:
             ):
                 self.summary.skipped.append(_("Setting %(key)s: not one Calango uses.", key=key))
                 continue
+            if key == profile.SETTING_KEY:
+                value = profile.sanitized(value)  # bounded as the profile form bounds it
             if Setting.get(key) == value:
                 self.summary.present["settings"] += 1
             else:
@@ -152,6 +167,7 @@ class _Writer:
             self.summary,
             f.moment(record, "created_at"),
             f.moment(record, "updated_at"),
+            persona_details(record),
         )
 
     def chat(self, record: dict[str, Any]) -> None:
@@ -166,6 +182,9 @@ class _Writer:
             "import_key": import_key,
             # Exports older than A Rinha have no kind: chats.
             "kind": f.choice(record, "kind", SessionKind.ALL) if "kind" in record else "chat",
+            "params": parameters.from_json(f.mapping(record, "params", nullable=True)).as_json()
+            or None,
+            "profile_enabled": _optional_boolean(record, "profile_enabled"),
         }
         here = select(ChatSession.id).where(
             (ChatSession.id == chat_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 
@@ -17,13 +18,21 @@ def import_persona(
     summary: ImportSummary,
     created_at: datetime | None = None,
     updated_at: datetime | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """Create the persona, or count it as present; one of the same name (any case) with
-    another prompt is kept as it is, and reported."""
+    another prompt is kept as it is, and reported. ``details`` (description, avatar, traits,
+    starters, defaults: checked columns) go to a persona created here."""
     persona = db.session.scalars(Persona.select_by_name(name).limit(1)).first()
     if persona is None:
         db.session.add(
-            Persona(name=name, prompt=prompt, created_at=created_at, updated_at=updated_at)
+            Persona(
+                name=name,
+                prompt=prompt,
+                created_at=created_at,
+                updated_at=updated_at,
+                **(details or {}),
+            )
         )
         db.session.flush()
         summary.imported["personas"] += 1

@@ -1,0 +1,85 @@
+"""What the composer offers beyond provider, model and persona: model parameters (with the
+persona's defaults), the profile toggle, a persona's starters on an empty chat, and starting a
+chat from a persona (``/?persona=<id>``: its default provider and model preselected)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from calango.chats.forms import MessageForm
+from calango.extensions import db
+from calango.llm import ChatParams
+from calango.models import ChatSession, Persona
+from calango.services import parameters
+from calango.services.chat_totals import ChatTotals, chat_totals
+from calango.services.composer import ComposerOptions, model_value
+from calango.services.profile import load_profile
+
+
+@dataclass
+class ComposerExtras:
+    """What the chat page shows besides the menus."""
+
+    profile_available: bool = False
+    starters: list[str] = field(default_factory=list)
+    defaults: ChatParams = field(default_factory=ChatParams)
+    totals: ChatTotals | None = None
+
+
+def _as_text(value: float | int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def prefill(
+    form: MessageForm,
+    chat: ChatSession | None,
+    options: ComposerOptions,
+    persona_id: int | None = None,
+) -> ComposerExtras:
+    """Preselect the chat's parameters and profile toggle (or a persona's defaults for a new
+    chat started from it), and say what else the composer shows."""
+    extras = ComposerExtras(profile_available=load_profile().active)
+    if chat is not None:
+        extras.totals = chat_totals(chat.id)
+    submitted = form.is_submitted()
+    if not submitted:
+        form.profile.data = chat is None or chat.profile_enabled is not False
+        form.profile_offered.data = "1" if extras.profile_available else ""
+    if chat is None and persona_id is not None and not submitted:
+        persona = db.session.get(Persona, persona_id)
+        if persona is not None:
+            form.persona.data = persona.name
+            for provider in options.providers:
+                if provider.name == persona.default_provider:
+                    form.provider.data = provider.name
+                    if persona.default_model in provider.models:
+                        form.model.data = model_value(provider.id, persona.default_model)
+    persona = next((p for p in options.personas if p.name == form.persona.data), None)
+    if persona is not None:
+        extras.defaults = parameters.from_json(persona.params)
+        if chat is None:
+            extras.starters = list(persona.starters or [])
+    if not submitted:
+        chosen = parameters.from_json(chat.params if chat is not None else None)
+        form.temperature.data = _as_text(chosen.temperature)
+        form.max_tokens.data = _as_text(chosen.max_tokens)
+        form.effort.data = chosen.effort or ""
+    return extras
+
+
+def send_options(form: MessageForm) -> parameters.SendOptions:
+    """The composer's parameters as typed and its profile toggle (``None`` when the page did
+    not offer it: a script or an older page)."""
+    return parameters.SendOptions(
+        temperature=form.temperature.data,
+        max_tokens=form.max_tokens.data,
+        effort=form.effort.data,
+        profile=bool(form.profile.data) if form.profile_offered.data else None,
+    )
+
+
+def message_text(form: MessageForm) -> str:
+    """The message: what was typed, or the starter prompt clicked without the script."""
+    typed = form.content.data or ""
+    starter = form.starter.data or ""
+    return typed if typed.strip() or not starter else starter
