@@ -58,8 +58,9 @@ def continue_in_chat(contender: ArenaContender) -> Any:
     """Make the contender's conversation a normal chat (its history as it is); returns its id.
 
     The conversation itself becomes the chat rather than a copy of it: every answer then stays
-    counted once in A Cuca. The round keeps showing its turns and leaves this contender out
-    of later follow-ups."""
+    counted once in A Cuca, from now on as a chat call (as ``call_query`` reads it, by the
+    session's kind; the rollup follows in the same transaction). The round keeps showing its
+    turns and leaves this contender out of later follow-ups."""
     session = contender.session
     if session is None:
         raise ArenaInputError(_("This contender's conversation was deleted."), status=404)
