@@ -33,6 +33,7 @@ from calango.models import (
 from calango.models.arena import MAX_CONTENDERS, MIN_CONTENDERS
 from calango.models.types import utcnow
 from calango.services import arena_queries as queries
+from calango.services import call_rollup
 from calango.services.call_log import NOT_SENT
 from calango.services.chat import ChatInputError, build_context, resolve_provider, title_from
 from calango.services.composer import split_model_value
@@ -222,6 +223,8 @@ def _add_turn(prepared: list[_Prepared], text: str, now: object) -> None:
         )  # fmt: skip
         session.messages.extend([user, answer])
         item.assistant = answer
+    # The contenders that could not be sent are final calls already (A Cuca's sums).
+    call_rollup.count_rows(item.assistant for item in prepared if item.error is not None)
 
 
 def _start_all(prepared: list[_Prepared]) -> None:

@@ -10,6 +10,7 @@ from calango.extensions import db
 from calango.models import ArenaContender, ArenaRound, ArenaVote, SessionKind, VoteOutcome
 from calango.models.types import utcnow
 from calango.services import arena_queries as queries
+from calango.services import call_rollup
 from calango.services.arena import LAST_CHOICE_KEY, ArenaInputError
 from calango.services.generation import request_stop
 from calango.services.preferences import saved_value
@@ -57,8 +58,9 @@ def continue_in_chat(contender: ArenaContender) -> Any:
     """Make the contender's conversation a normal chat (its history as it is); returns its id.
 
     The conversation itself becomes the chat rather than a copy of it: every answer then stays
-    counted once in A Cuca. The round keeps showing its turns and leaves this contender out
-    of later follow-ups."""
+    counted once in A Cuca, from now on as a chat call (as ``call_query`` reads it, by the
+    session's kind; the rollup follows in the same transaction). The round keeps showing its
+    turns and leaves this contender out of later follow-ups."""
     session = contender.session
     if session is None:
         raise ArenaInputError(_("This contender's conversation was deleted."), status=404)
@@ -67,7 +69,8 @@ def continue_in_chat(contender: ArenaContender) -> Any:
             _("Wait until every contender has finished, then continue in a chat."), status=409
         )
     if session.kind == SessionKind.ARENA:
-        session.kind = SessionKind.CHAT
+        with call_rollup.rekinded(session.id):  # its answers become chat calls in A Cuca
+            session.kind = SessionKind.CHAT
         session.title = contender.round.title
         session.updated_at = utcnow()
         db.session.commit()

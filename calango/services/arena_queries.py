@@ -25,6 +25,7 @@ from calango.models import (
     SessionKind,
 )
 from calango.models.types import utcnow
+from calango.services import call_rollup
 
 ROUNDS_PAGE_SIZE = 50
 
@@ -124,9 +125,11 @@ def arena_session_ids(round_ids: Sequence[int] | None = None) -> list[uuid.UUID]
 
 
 def delete_sessions(session_ids: Sequence[uuid.UUID]) -> None:
-    """Delete sessions and their messages (in the caller's transaction)."""
+    """Delete sessions and their messages (in the caller's transaction); their answers
+    leave A Cuca's sums."""
     if not session_ids:
         return
+    call_rollup.forget_chats(session_ids)
     db.session.execute(delete(ChatMessage).where(ChatMessage.session_id.in_(session_ids)))
     db.session.execute(delete(ChatSession).where(ChatSession.id.in_(session_ids)))
 

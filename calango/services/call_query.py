@@ -25,6 +25,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from calango.models import (
@@ -59,6 +60,28 @@ COLUMNS = (
 )
 
 
+def in_arena(session_id: Any) -> ColumnElement[bool]:
+    """Whether the session ``session_id`` (a column) is one of A Rinha's conversations.
+
+    Not correlated: the (few) arena sessions are read once per query, not looked up for
+    every message."""
+    return session_id.in_(select(ChatSession.id).where(ChatSession.kind == SessionKind.ARENA))
+
+
+def answer_kind(session_id: Any) -> ColumnElement[str]:
+    """The call kind of the answers of the session ``session_id`` (a column), as SQL."""
+    return case(
+        (in_arena(session_id), literal(CallKind.ARENA, String(20))),
+        else_=literal(CallKind.CHAT, String(20)),
+    )
+
+
+def kind_of_session(session_kind: str | None) -> str:
+    """The call kind of an answer in a session of kind ``session_kind`` (in Python, for
+    answers not written yet; ``answer_kind`` says the same in SQL)."""
+    return CallKind.ARENA if session_kind == SessionKind.ARENA else CallKind.CHAT
+
+
 @dataclass(frozen=True)
 class CallFilter:
     """Which calls to read. Times are UTC; ``end`` is exclusive; ``None`` means any."""
@@ -77,13 +100,9 @@ class CallFilter:
 
 def _answers(f: CallFilter) -> Select[Any]:
     m = ChatMessage
-    # A Rinha's answers are the messages of arena sessions. Not correlated: the (few) arena
-    # sessions are read once per query, not looked up for every message.
-    in_arena = m.session_id.in_(select(ChatSession.id).where(ChatSession.kind == SessionKind.ARENA))
-    kind = case((in_arena, literal(CallKind.ARENA, String(20))),
-                else_=literal(CallKind.CHAT, String(20)))  # fmt: skip
+    # A Rinha's answers are the messages of arena sessions.
     query = select(
-        kind.label("kind"),
+        answer_kind(m.session_id).label("kind"),
         m.id.label("id"),
         m.session_id.label("session_id"),
         m.timestamp.label("ts"),
@@ -102,9 +121,9 @@ def _answers(f: CallFilter) -> Select[Any]:
     if f.persona:
         query = query.where(m.persona == f.persona)
     if f.kind == CallKind.ARENA:
-        query = query.where(in_arena)
+        query = query.where(in_arena(m.session_id))
     elif f.kind == CallKind.CHAT:
-        query = query.where(~in_arena)
+        query = query.where(~in_arena(m.session_id))
     return _narrowed(query, m, f)
 
 

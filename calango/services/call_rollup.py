@@ -3,9 +3,11 @@
 The raw rows are the truth; the rollup is their sums per local day (in ``CALANGO_TIMEZONE``)
 and is changed in the same transaction as the rows it sums: an answer's final save
 (``recounted``), a *Test connection* / *Fetch models* call (``count_call``), imports
-(``count_rows``), abandoned answers (``count_answers``) and a chat's deletion
-(``forget_chat``: a deleted chat's calls leave A Cuca, exactly as a rebuild from the remaining
-rows would have it). ``rebuild`` recomputes everything; ``ensure_fresh`` runs it when the
+(``count_rows``), abandoned answers (``count_answers``), a conversation changing kind
+(``rekinded``: an arena conversation continued as a chat) and deletions (``forget_chat``,
+``forget_chats``, ``forget_messages``: deleted calls leave A Cuca, exactly as a rebuild from
+the remaining rows would have it). An answer's kind is always ``call_query``'s.
+``rebuild`` recomputes everything; ``ensure_fresh`` runs it when the
 rollup was built under another definition (``ROLLUP_VERSION``) or time zone.
 """
 
@@ -23,7 +25,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from calango.extensions import db
-from calango.models import CallRollupState, ChatMessage, MessageStatus, ProviderCall
+from calango.models import CallRollupState, ChatMessage, ChatSession, MessageStatus, ProviderCall
 from calango.models.call_rollup import (
     DAY,
     HISTOGRAM_BUCKETS,
@@ -40,7 +42,7 @@ from calango.models.call_rollup import (
     bucket_of,
 )
 from calango.models.types import utcnow
-from calango.services.call_query import CallFilter, calls
+from calango.services.call_query import CallFilter, answer_kind, calls, kind_of_session
 from calango.services.local_time import user_zone
 
 log = logging.getLogger(__name__)
@@ -103,15 +105,22 @@ class Fold:
                 for index in samples:
                     speed[index] += sign
 
-    def add_answer(self, message: Any, sign: int = 1) -> None:
-        """Count a chat answer given as a model object or a dict of its columns."""
+    def add_answer(self, message: Any, sign: int = 1, kind: str | None = None) -> None:
+        """Count a chat answer given as a model object or a dict of its columns.
+
+        Its kind: ``kind``, else the row's own ``kind`` (rows of ``_answer_rows``), else that
+        of the model object's session (``call_query.kind_of_session``)."""
         if _get(message, "role") != "assistant":
             return
         status = _get(message, "status") or MessageStatus.COMPLETE
         if status == MessageStatus.STREAMING:
             return  # not a finished call yet
+        kind = kind or _get(message, "kind")
+        if kind is None:
+            chat = None if isinstance(message, Mapping) else getattr(message, "chat", None)
+            kind = kind_of_session(chat.kind if chat is not None else None)
         values = {name: _get(message, name) for name in _ANSWER_FIELDS}
-        self.add({**values, "status": status, "ts": values["timestamp"], "kind": "chat"}, sign)
+        self.add({**values, "status": status, "ts": values["timestamp"], "kind": kind}, sign)
 
     def rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The folded deltas as rows of the two tables (groups that cancel out are left out)."""
@@ -166,20 +175,38 @@ def _upsert(table: Any) -> Any:
 
 def _answer_rows(where: ColumnElement[bool], lock: bool = False) -> list[Any]:
     m = ChatMessage
-    query = select(m.role, *(getattr(m, name) for name in _ANSWER_FIELDS)).where(
-        m.role == "assistant", where
-    )
+    query = select(
+        m.role, answer_kind(m.session_id).label("kind"), *(getattr(m, n) for n in _ANSWER_FIELDS)
+    ).where(m.role == "assistant", where)
     if lock:
         query = query.with_for_update()
     return [row._mapping for row in db.session.execute(query)]
 
 
+def _session_kinds(rows: list[Any]) -> dict[Any, str]:
+    """The call kind of the answers of the sessions of ``rows`` (dicts without a ``kind``)."""
+    ids = {
+        row.get("session_id")
+        for row in rows
+        if isinstance(row, Mapping) and row.get("role") == "assistant" and "kind" not in row
+    }
+    ids.discard(None)
+    if not ids:
+        return {}
+    s = ChatSession
+    query = select(s.id, answer_kind(s.id)).where(s.id.in_(ids))
+    return {session_id: kind for session_id, kind in db.session.execute(query)}
+
+
 def count_rows(rows: Iterable[Any], sign: int = 1) -> None:
     """Count chat messages just written (model objects or dicts of columns; user messages and
-    unfinished answers are skipped)."""
+    unfinished answers are skipped). A dict's kind is that of its ``session_id``'s session
+    (written already); a model object's that of its ``chat``."""
+    rows = list(rows)
+    kinds = _session_kinds(rows)
     fold = Fold()
     for row in rows:
-        fold.add_answer(row, sign)
+        fold.add_answer(row, sign, kinds.get(_get(row, "session_id")))
     fold.write()
 
 
@@ -205,9 +232,39 @@ def recounted(message_id: int, enabled: bool = True) -> Iterator[None]:
     fold.write()
 
 
+@contextmanager
+def rekinded(session_id: Any) -> Iterator[None]:
+    """Around a change of a session's kind (an arena conversation continued as a chat): its
+    answers leave their old kind and come in under the new one."""
+    fold = Fold()
+    for row in _answer_rows(ChatMessage.session_id == session_id, lock=True):
+        fold.add_answer(row, -1)
+    yield
+    db.session.flush()
+    for row in _answer_rows(ChatMessage.session_id == session_id):
+        fold.add_answer(row)
+    fold.write()
+
+
 def forget_chat(chat_id: Any) -> None:
     """Take a chat's answers out of the rollup before the chat is deleted."""
     count_rows(_answer_rows(ChatMessage.session_id == chat_id, lock=True), -1)
+
+
+def forget_chats(session_ids: Iterable[Any]) -> None:
+    """Take the answers of sessions (chats, arena conversations) out of the rollup before
+    the sessions are deleted."""
+    ids = list(session_ids)
+    if ids:
+        count_rows(_answer_rows(ChatMessage.session_id.in_(ids), lock=True), -1)
+
+
+def forget_messages(ids: Iterable[int]) -> None:
+    """Take messages out of the rollup before they are deleted (user messages and answers
+    still streaming are not counted and are skipped)."""
+    ids = list(ids)
+    if ids:
+        count_rows(_answer_rows(ChatMessage.id.in_(ids), lock=True), -1)
 
 
 def count_call(call: ProviderCall) -> None:

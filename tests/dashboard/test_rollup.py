@@ -3,6 +3,7 @@ and its histogram percentiles stay within one bucket of the exact ones."""
 
 from __future__ import annotations
 
+import io
 import random
 import statistics
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +17,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 
 from calango.extensions import db
-from calango.models import CallRollup, CallRollupState, ChatMessage, ChatSession, MessageStatus
+from calango.models import (
+    ArenaContender,
+    ArenaRound,
+    ArenaVote,
+    CallRollup,
+    CallRollupState,
+    CallSpeedRollup,
+    ChatMessage,
+    ChatSession,
+    MessageStatus,
+)
 from calango.models.call_rollup import (
     HISTOGRAM_BUCKETS,
     ROLLUP_VERSION,
@@ -279,3 +290,108 @@ def test_rebuild_stats_command_checks_and_rebuilds(app: Flask) -> None:
     rebuilt = runner.invoke(args=["calango", "rebuild-stats"])
     assert rebuilt.exit_code == 0 and "from 2 calls" in rebuilt.output
     assert runner.invoke(args=["calango", "rebuild-stats", "--check"]).exit_code == 0
+
+
+# --- A Rinha ---------------------------------------------------------------------------------
+
+
+def _kinds() -> dict[tuple[str, str, str], int]:
+    """The rollup's daily calls by kind, model and status."""
+    rows = db.session.scalars(select(CallRollup).where(CallRollup.grain == "d"))
+    found: dict[tuple[str, str, str], int] = {}
+    for r in rows:
+        found[(r.kind, r.model, r.status)] = found.get((r.kind, r.model, r.status), 0) + r.calls
+    return found
+
+
+def _consistent() -> None:
+    assert call_rollup.check() == []
+    assert _page_totals() == _raw_totals()
+
+
+def test_the_rollup_follows_the_arena(
+    app: Flask, client: FlaskClient, csrf: str, fake: Any, fake_provider: int
+) -> None:
+    from calango.services.exports.export import export_all
+    from calango.services.imports.calango_export import import_calango_export
+    from tests.arena.conftest import round_id_from, start_round
+
+    with app.test_request_context():
+        import_legacy(SAMPLE.read_bytes())  # its two rinha-mode records are a round
+        _consistent()
+        assert _kinds()[("arena", "gpt-4o", "complete")] == 1
+        assert ("chat", "claude-sonnet-4-5", "complete") in _kinds()
+
+    # A round whose third contender cannot be sent (a model the provider does not offer).
+    fake_model = f"{fake_provider}:{FAKE_MODEL}"
+    response = start_round(client, csrf, [fake_model, fake_model, f"{fake_provider}:gone"])
+    first = round_id_from(response)
+    finish(app)
+    with app.test_request_context():
+        _consistent()
+        assert _kinds()[("arena", FAKE_MODEL, "complete")] == 2
+        assert _kinds()[("arena", "gone", "error")] == 1
+    client.post(f"/rinha/{first}/turns/0/vote", data={"csrf_token": csrf, "outcome": "winner:0"})
+    # Continued in a chat, the conversation's answer is a chat call (in the rows and the sums).
+    moved = client.post(f"/rinha/{first}/columns/0/continue", data={"csrf_token": csrf})
+    assert moved.status_code == 303 and "/chats/" in moved.headers["Location"]
+    with app.test_request_context():
+        _consistent()
+        assert _kinds()[("arena", FAKE_MODEL, "complete")] == 1
+        assert _kinds()[("chat", FAKE_MODEL, "complete")] == 1
+
+    second = round_id_from(start_round(client, csrf, [fake_model, f"{fake_provider}:gone"]))
+    finish(app)
+    with app.test_request_context():
+        _consistent()
+        assert _kinds()[("arena", "gone", "error")] == 2
+    client.post(f"/rinha/{second}/delete", data={"csrf_token": csrf})
+    with app.test_request_context():
+        _consistent()
+        assert _kinds()[("arena", "gone", "error")] == 1
+
+        # Export everything, empty the database, import it back: the same sums.
+        kept = _snapshot()
+        exported = "".join(export_all()).encode()
+        for model in (ArenaVote, ArenaContender, ArenaRound, ChatMessage, ChatSession):
+            db.session.execute(delete(model))
+        for model in (CallRollup, CallSpeedRollup):
+            db.session.execute(delete(model))
+        db.session.commit()
+        import_calango_export(io.BytesIO(exported))
+        _consistent()
+        # (Test connection / Fetch models calls are not exported; here there are none.)
+        assert _snapshot() == kept
+
+    client.post("/rinha/clear", data={"csrf_token": csrf})
+    with app.test_request_context():
+        _consistent()
+        assert not [k for k in _kinds() if k[0] == "arena"]
+        assert _kinds()[("chat", FAKE_MODEL, "complete")] == 1  # the continued chat stays
+        kept = _snapshot()
+        call_rollup.rebuild()
+        assert _snapshot() == kept
+
+
+def test_forgotten_messages_leave_the_rollup_before_they_are_deleted(app: Flask) -> None:
+    now = datetime.now(UTC)
+    chat_id, kept_id = add_answer(app, now - timedelta(minutes=2))
+    _chat, gone_id = add_answer(app, now - timedelta(minutes=1), cost="0.5", chat_id=chat_id)
+    _chat, also_gone = add_answer(app, now, status="error", chat_id=chat_id)
+    with app.app_context():
+        call_rollup.rebuild()
+        question = ChatMessage(session_id=chat_id, role="user", content="q", timestamp=now)
+        db.session.add(question)
+        db.session.commit()
+        before = _raw_totals()
+        # What "delete a message and what follows it" does: forget, then delete, one commit.
+        doomed = [question.id, gone_id, also_gone]
+        call_rollup.forget_messages(doomed)
+        db.session.execute(delete(ChatMessage).where(ChatMessage.id.in_(doomed)))
+        db.session.commit()
+        assert call_rollup.check() == []
+        after = _raw_totals()
+        assert after[0] == before[0] - 2
+        assert after[1] == before[1] - Decimal("0.51")
+        assert _page_totals() == after
+        assert db.session.get(ChatMessage, kept_id) is not None
