@@ -292,6 +292,7 @@ def send_message(
         base_url=provider.base_url,
         model=model,
         overrides=provider.price_overrides,
+        local_runtime=provider.local_runtime,
     )
     generation = start_generation(
         GenerationRequest(

@@ -67,7 +67,7 @@ def test_target_and_rel_cannot_be_injected() -> None:
     hostile = (
         '<a href="https://evil.example" target="_self" rel="opener">raw</a> '
         '[t](https://x.org "t\\" target=\\"_self")\n\n'
-        "```\"><img src=x onerror=alert(1)>\ncode\n```"
+        '```"><img src=x onerror=alert(1)>\ncode\n```'
     )
     html = str(render_markdown(hostile))
     assert "<img" not in html  # shown as text (&lt;img), never a tag
@@ -75,19 +75,26 @@ def test_target_and_rel_cannot_be_injected() -> None:
     assert len(found) == 2
     for link in found:
         attributes = re.findall(r'\s([a-z-]+)="', link)
-        assert sorted(attributes) == sorted({"href", "target", "rel"} | ({"title"} & set(attributes)))
+        assert sorted(attributes) == sorted(
+            {"href", "target", "rel"} | ({"title"} & set(attributes))
+        )
         assert 'target="_blank"' in link and 'rel="noopener noreferrer nofollow"' in link
     # A hostile fence label is text, and never a class beyond a plain language name.
-    assert 'class="language-&quot;' not in html and "language-\"" not in html
+    assert 'class="language-&quot;' not in html and 'language-"' not in html
 
 
 def test_classes_are_only_ours_or_pygments() -> None:
     html = str(render_markdown("```python\nx = 1\n```\n\n| a |\n|---|\n| b |"))
     for value in re.findall(r'class="([^"]*)"', html):
         for name in value.split():
-            assert name.isalnum() or name.startswith("language-") or name in {
-                "code-block",
-                "code-head",
-                "code-lang",
-                "table-wrap",
-            }
+            assert (
+                name.isalnum()
+                or name.startswith("language-")
+                or name
+                in {
+                    "code-block",
+                    "code-head",
+                    "code-lang",
+                    "table-wrap",
+                }
+            )

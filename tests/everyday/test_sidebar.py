@@ -4,9 +4,9 @@ page of the list keeps that page."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
