@@ -35,6 +35,11 @@ def _safe_get(key: str) -> Any:
     return _saved().get(key)
 
 
+def setting_value(key: str) -> Any:
+    """A setting's value (``None`` when unset), from the settings read once per request."""
+    return _safe_get(key)
+
+
 def put_setting(key: str, value: Any) -> None:
     """Write a setting in the current transaction (the caller commits)."""
     Setting.put(key, value)

@@ -1,4 +1,4 @@
-// Keyboard shortcuts on every page, listed on a dialog opened with "?" (templates/_partials/
+// Keyboard shortcuts on every page, listed on a dialog opened with "?" (templates/help/
 // shortcuts.html): Ctrl/⌘+Shift+O new chat, Ctrl/⌘+K or "/" search chats, Shift+Esc the
 // message box. Esc (stop the answer) is composer.js's. Nothing here is needed to use Calango.
 (function () {
