@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
 from calango.extensions import db
 from calango.models import Provider
+from calango.services.config_io import ConfigImportError, export_config, import_config
 from tests.helpers import add_provider, finish, messages_of, send
 
 
@@ -93,3 +96,21 @@ def test_an_unknown_provider_name_leads_to_the_provider_list(client: FlaskClient
     response = client.get("/settings/providers/prices?name=Gone")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/settings/providers")
+
+
+def test_the_local_flag_travels_through_the_configuration_file(app_ctx: Any) -> None:
+    text = (
+        "providers:\n"
+        "  Ollama:\n    base_url: http://localhost:11434/v1\n    models: [llama3]\n"
+        "  Box:\n    base_url: http://10.0.0.9:9000/v1\n    local: true\n    models: [m]\n"
+        "  Proxy:\n    base_url: http://localhost:4000/v1\n    models: [gpt-4o]\n"
+    )
+    import_config(text, environ={})
+    flags = {p.name: p.local_runtime for p in db.session.scalars(db.select(Provider))}
+    assert flags == {"Ollama": True, "Box": True, "Proxy": False}  # Ollama: its preset's
+    exported = yaml.safe_load(export_config())["providers"]
+    assert "local" not in exported["Ollama"] and "local" not in exported["Proxy"]
+    assert exported["Box"]["local"] is True
+    bad = "providers:\n  X:\n    base_url: http://localhost:1/v1\n    local: maybe\n"
+    with pytest.raises(ConfigImportError, match="true or false"):
+        import_config(bad, environ={})
