@@ -86,7 +86,7 @@ def localize_builtin_personas(language: str) -> int:
 
 
 def _on_first_visit() -> None:
-    if request.method != "GET" or request.blueprint not in _PAGES:
+    if request.method != "GET" or (request.blueprint not in _PAGES and request.endpoint != "home"):
         return
     if preferences.setting_value(LOCALIZED_KEY) is not None:
         return  # the usual case: read from the settings already loaded for the theme

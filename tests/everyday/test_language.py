@@ -30,7 +30,9 @@ def test_the_built_in_personas_speak_the_first_visitors_language(
     app: Flask, client: FlaskClient
 ) -> None:
     assert set(_personas(app)) == {"Calango (Default)", "Python Expert"}
-    page = client.get("/chats/", headers=PT).get_data(as_text=True)
+    client.get("/settings/", headers=PT)  # not a page showing personas: nothing yet
+    assert set(_personas(app)) == {"Calango (Default)", "Python Expert"}
+    page = client.get("/", headers=PT).get_data(as_text=True)
     personas = _personas(app)
     assert personas == {
         "Calango (Padrão)": "Você é um assistente de IA prestativo.",
