@@ -50,14 +50,34 @@ def _translations() -> dict[tuple[str, str], tuple[str, str]]:
     }
 
 
+def _names_in_every_language(english: str) -> set[str]:
+    names = {english}
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            names.add(_(english))  # the literal msgids are in _translations()
+    return names
+
+
+def persona_named(name: str) -> Persona | None:
+    """The persona called ``name``; a built-in persona's name in another language (a form or
+    a script written before the built-in personas took the user's language) finds it too."""
+    persona = db.session.scalars(Persona.select_by_name(name)).first()
+    if persona is not None:
+        return persona
+    for english in ("Calango (Default)", "Python Expert"):
+        names = _names_in_every_language(english)
+        if name in names:
+            for other in names - {name}:
+                persona = db.session.scalars(Persona.select_by_name(other)).first()
+                if persona is not None:
+                    return persona
+    return None
+
+
 def default_persona_names() -> set[str]:
     """The default persona's name in every language Calango speaks (the composer preselects
     whichever of them exists)."""
-    names = set()
-    for language in current_app.config["LANGUAGES"]:
-        with force_locale(language):
-            names.add(_("Calango (Default)"))
-    return names
+    return _names_in_every_language("Calango (Default)")
 
 
 def localize_builtin_personas(language: str) -> int:

@@ -27,11 +27,11 @@ from calango.models import (
     ChatMessage,
     ChatSession,
     MessageStatus,
-    Persona,
     Provider,
 )
 from calango.models.chat import TITLE_MAX
 from calango.models.types import utcnow
+from calango.services.builtin_personas import persona_named
 from calango.services.composer import split_model_value
 from calango.services.generation import (
     Generation,
@@ -254,7 +254,7 @@ def send_message(
     provider, settings, model = _resolve_provider(provider_name, model)
     persona_prompt, persona = None, None
     if persona_name:
-        persona = db.session.scalars(Persona.select_by_name(persona_name)).first()
+        persona = persona_named(persona_name)  # also a built-in's name in another language
         if persona is None:
             raise ChatInputError(
                 _("The persona “%(name)s” no longer exists. Pick another one.", name=persona_name)

@@ -148,7 +148,7 @@ def test_summary_in_portuguese(app, client, sample_bytes):
     )
     text = response.get_data(as_text=True)
     assert "Importação concluída" in text
-    assert "6 conversas, 27 mensagens, 3 provedores, 1 persona, 1 configuração" in text
+    assert "6 chats, 27 mensagens, 3 provedores, 1 persona, 1 configuração" in text
     assert "A Rinha (importada)" in client.get(
         "/chats/", headers={"Accept-Language": "pt-BR"}
     ).get_data(as_text=True)

@@ -138,3 +138,20 @@ def test_no_empty_provider_or_model_menus(app: Flask, client: FlaskClient) -> No
     )
     page = client.get("/chats/").get_data(as_text=True)
     assert 'id="model"' in page and 'id="no-models"' not in page
+
+
+def test_a_built_in_persona_sent_under_its_english_name_still_finds_it(
+    app: Flask, client: FlaskClient, fake: object
+) -> None:
+    from tests.helpers import add_provider, csrf_token_from, finish, messages_of, send
+
+    add_provider(app, "k", name="Fake", kind="openai", base_url=fake.openai_base_url,  # type: ignore[attr-defined]
+                 models=["fake-small"])  # fmt: skip
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "pt-BR"
+    token = csrf_token_from(client)  # the first visit: the personas are now in Portuguese
+    assert "Calango (Padrão)" in _personas(app)
+    response = send(client, token, "oi", provider="Fake", model="fake-small")  # "Calango (Default)"
+    assert response.status_code == 201, response.get_data(as_text=True)
+    finish(app)
+    user = messages_of(app, response.get_json()["chat_id"])[0]
+    assert user.persona == "Calango (Padrão)"
