@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from calango.extensions import db
 from calango.models import Persona
+from calango.models.names import normalize_name
 from calango.services import preferences
 
 log = logging.getLogger(__name__)
@@ -58,20 +59,17 @@ def _names_in_every_language(english: str) -> set[str]:
     return names
 
 
-def persona_named(name: str) -> Persona | None:
-    """The persona called ``name``; a built-in persona's name in another language (a form or
-    a script written before the built-in personas took the user's language) finds it too."""
-    persona = db.session.scalars(Persona.select_by_name(name)).first()
-    if persona is not None:
-        return persona
+def persona_name_keys(name: str) -> list[str]:
+    """The name keys a persona asked for as ``name`` may have, the exact one first: a
+    built-in persona's name in another language (a form or a script written before the
+    built-in personas took the user's language) finds it too. Reads nothing: the caller
+    matches these keys in its own query."""
+    keys = [normalize_name(name)]
     for english in ("Calango (Default)", "Python Expert"):
         names = _names_in_every_language(english)
         if name in names:
-            for other in names - {name}:
-                persona = db.session.scalars(Persona.select_by_name(other)).first()
-                if persona is not None:
-                    return persona
-    return None
+            keys += sorted({normalize_name(other) for other in names} - {keys[0]})
+    return keys
 
 
 def default_persona_names() -> set[str]:

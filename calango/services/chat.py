@@ -7,10 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import case, false, func, insert, select, update
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
@@ -27,11 +27,14 @@ from calango.models import (
     ChatMessage,
     ChatSession,
     MessageStatus,
+    Persona,
     Provider,
+    Setting,
 )
 from calango.models.chat import TITLE_MAX
+from calango.models.names import normalize_name
 from calango.models.types import utcnow
-from calango.services.builtin_personas import persona_named
+from calango.services.builtin_personas import persona_name_keys
 from calango.services.composer import split_model_value
 from calango.services.generation import (
     Generation,
@@ -40,8 +43,9 @@ from calango.services.generation import (
     request_stop,
     start_generation,
 )
-from calango.services.message_html import final_html_values
-from calango.services.preferences import remember_chat_choice
+from calango.services.message_html import NO_HTML, final_html_values
+from calango.services.network_policy import local_providers_allowed
+from calango.services.preferences import prime_settings, primed_keys, remember_chat_choice
 
 TITLE_LENGTH = 50
 
@@ -53,7 +57,7 @@ class ChatInputError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-        self.link = link  # (url, label) where the user can fix it
+        self.link = link  # (endpoint, label) of the page where the user can fix it
 
 
 @dataclass
@@ -82,8 +86,8 @@ def message_count(chat: ChatSession) -> int:
 
 
 def provider_link() -> tuple[str, str]:
-    """Where providers are set up: (url, label)."""
-    return url_for("providers.index"), _("Settings → Providers")
+    """Where providers are set up: (endpoint, label); the route makes the address."""
+    return "providers.index", _("Settings → Providers")
 
 
 def _model_of(provider: Provider, value: str) -> str:
@@ -110,8 +114,41 @@ def _model_of(provider: Provider, value: str) -> str:
     return model
 
 
-def _resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings, str]:
-    provider = db.session.scalars(Provider.select_by_name(name)).first()
+def _lookup(provider_name: str, persona_name: str) -> tuple[Provider | None, Persona | None]:
+    """The provider and the persona by name, with the preferences this request needs
+    (language, theme, last choice), in one statement."""
+    preferences = [
+        select(Setting.value).where(Setting.key == key).scalar_subquery() for key in primed_keys()
+    ]
+    # A built-in persona's name in another language finds it too; the exact name wins.
+    keys = persona_name_keys(persona_name) if persona_name else []
+    persona_match = Persona.name_key.in_(keys) if keys else false()
+    query = (
+        select(Provider, Persona, *preferences)
+        .select_from(Provider)
+        .outerjoin(Persona, persona_match)
+        .where(Provider.name_key == normalize_name(provider_name))
+    )
+    if len(keys) > 1:
+        query = query.order_by(case((Persona.name_key == keys[0], 0), else_=1))
+    row = db.session.execute(query.limit(1)).first()
+    if row is None:
+        return None, None
+    prime_settings(dict(zip(primed_keys(), row[2:], strict=True)))
+    return row[0], row[1]
+
+
+def resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings, str]:
+    """The provider called ``name``, its settings (key resolved) and the model the menu's
+    ``value`` names, for a caller that starts answers itself (regenerate, the arena); raises
+    ChatInputError (translated) for anything the user must fix."""
+    found, _persona = _lookup(name, "")
+    return _resolve_provider(found, name, value)
+
+
+def _resolve_provider(
+    provider: Provider | None, name: str, value: str
+) -> tuple[Provider, ProviderSettings, str]:
     if provider is None:
         raise ChatInputError(
             _("The provider “%(name)s” no longer exists. Pick another one.", name=name),
@@ -162,19 +199,27 @@ def _resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings
         connect_timeout=config["PROVIDER_CONNECT_TIMEOUT"],
         read_timeout=config["PROVIDER_READ_TIMEOUT"],
         max_retries=config["PROVIDER_MAX_RETRIES"],
+        allow_private_addresses=local_providers_allowed(),
     )
     return provider, settings, model
 
 
 def build_context(
-    chat: ChatSession | None, persona_prompt: str | None, new_text: str, model: str
+    chat: ChatSession | None,
+    persona_prompt: str | None,
+    new_text: str,
+    model: str,
+    history: list[tuple[str, str]] | None = None,
 ) -> list[dict[str, str]]:
     """System prompt, earlier messages in order (only the text they hold), the new message;
-    trimmed oldest-first to the model's context budget."""
+    trimmed oldest-first to the model's context budget. ``history`` is the chat's (role,
+    text) turns when the caller read them already."""
     messages: list[dict[str, str]] = []
     if persona_prompt:
         messages.append({"role": "system", "content": persona_prompt})
-    if chat is not None:
+    if history is not None:
+        messages.extend({"role": r, "content": c} for r, c in history if c.strip())
+    elif chat is not None:
         # One query whatever the chat's length, fetching only the two columns sent.
         history = db.session.execute(
             select(ChatMessage.role, ChatMessage.content)
@@ -194,35 +239,55 @@ def build_context(
     return trim_to_budget(messages, window - reserve)
 
 
-def _claim_for_sending(chat: ChatSession, now: datetime) -> None:
-    """Take the chat for this send, or refuse while another answer in it is being written.
+def _claim_for_sending(
+    session_id: uuid.UUID, now: datetime, persona: Persona | None
+) -> ChatSession:
+    """Take the chat for this send (the chat, updated, in the same statement).
 
     Two tabs sending at once would each build a context without the other's answer. The
     UPDATE comes first: it locks the chat's row on PostgreSQL (and takes SQLite's single write
     lock), so a second send waits here until the first has committed its ``streaming``
-    answer, and the check below, a fresh statement, then sees it. The context is read after
-    this, so it holds every earlier answer.
+    answer; the history read after it, a fresh statement, then sees that answer
+    (``_history``), and the send is refused while it is being written.
     """
-    db.session.execute(update(ChatSession).where(ChatSession.id == chat.id).values(updated_at=now))
-    alive = now - timedelta(seconds=lease_seconds())
-    busy = db.session.scalar(
-        select(ChatMessage.id)
-        .where(
-            ChatMessage.session_id == chat.id,
-            ChatMessage.status == MessageStatus.STREAMING,
-            ChatMessage.heartbeat_at >= alive,  # a dead producer's answer does not block
+    chat = db.session.execute(
+        update(ChatSession)
+        .where(ChatSession.id == session_id)
+        .values(
+            updated_at=now,
+            persona=persona.name if persona is not None else None,
+            persona_id=persona.id if persona is not None else None,
         )
-        .limit(1)
-    )
-    if busy is not None:
+        .returning(ChatSession)
+    ).scalar_one_or_none()
+    if chat is None:
         db.session.rollback()
-        raise ChatInputError(
-            _(
-                "An answer in this chat is still being written. Wait for it to finish, or "
-                "stop it, then send your message again."
-            ),
-            status=409,
-        )
+        raise ChatInputError(_("This chat no longer exists."), status=404)
+    return chat
+
+
+def _history(chat: ChatSession, now: datetime) -> list[tuple[str, str]]:
+    """The chat's finished turns (role, text), oldest first; refuses the send while another
+    answer in it is being written (a dead producer's answer does not block)."""
+    alive = now - timedelta(seconds=lease_seconds())
+    rows = db.session.execute(
+        select(ChatMessage.role, ChatMessage.content, ChatMessage.status, ChatMessage.heartbeat_at)
+        .where(ChatMessage.session_id == chat.id, ChatMessage.role.in_(("user", "assistant")))
+        .order_by(ChatMessage.timestamp, ChatMessage.id)
+    ).all()
+    for _role, _content, status, heartbeat in rows:
+        if status == MessageStatus.STREAMING and heartbeat is not None and heartbeat >= alive:
+            db.session.rollback()
+            raise ChatInputError(
+                _(
+                    "An answer in this chat is still being written. Wait for it to finish, "
+                    "or stop it, then send your message again."
+                ),
+                status=409,
+            )
+    return [
+        (role, content) for role, content, status, _h in rows if status != MessageStatus.STREAMING
+    ]
 
 
 def send_message(
@@ -246,15 +311,10 @@ def send_message(
             ),
             status=413,
         )
-    chat = None
-    if session_id is not None:
-        chat = db.session.get(ChatSession, session_id)
-        if chat is None:
-            raise ChatInputError(_("This chat no longer exists."), status=404)
-    provider, settings, model = _resolve_provider(provider_name, model)
-    persona_prompt, persona = None, None
+    found, persona = _lookup(provider_name, persona_name)
+    provider, settings, model = _resolve_provider(found, provider_name, model)
+    persona_prompt = None
     if persona_name:
-        persona = persona_named(persona_name)  # also a built-in's name in another language
         if persona is None:
             raise ChatInputError(
                 _("The persona “%(name)s” no longer exists. Pick another one.", name=persona_name)
@@ -262,27 +322,31 @@ def send_message(
         persona_name, persona_prompt = persona.name, persona.prompt
 
     now = utcnow()
-    if chat is not None:
-        _claim_for_sending(chat, now)
-    context = build_context(chat, persona_prompt, text, model)
+    chat: ChatSession | None = None
+    history: list[tuple[str, str]] = []
+    if session_id is not None:
+        chat = _claim_for_sending(session_id, now, persona)
+        history = _history(chat, now)
+    context = build_context(chat, persona_prompt, text, model, history)
     if chat is None:
-        chat = ChatSession(title=title_from(text), created_at=now)
+        chat = ChatSession(
+            id=uuid.uuid4(), title=title_from(text), created_at=now, updated_at=now,
+            persona=persona_name or None, persona_id=persona.id if persona else None,
+        )  # fmt: skip
         db.session.add(chat)
-    chat.updated_at = now
-    chat.persona = persona_name or None
-    chat.persona_id = persona.id if persona is not None else None
-    db.session.flush()
-    user_message = ChatMessage(
-        session_id=chat.id, role="user", content=text, timestamp=now,
-        persona=persona_name or None, status=MessageStatus.COMPLETE,
-        **final_html_values(text),
-    )  # fmt: skip
-    assistant = ChatMessage(
-        session_id=chat.id, role="assistant", content="", timestamp=now,
-        status=MessageStatus.STREAMING, provider=provider.name, model=model,
-        persona=persona_name or None, heartbeat_at=now,
-    )  # fmt: skip
-    db.session.add_all([user_message, assistant])
+    # Both messages in one multi-row INSERT (the ORM would send one per row).
+    common = {"session_id": chat.id, "timestamp": now, "persona": persona_name or None}
+    rows = [
+        dict(role="user", content=text, status=MessageStatus.COMPLETE, provider=None,
+             model=None, heartbeat_at=None, **common, **final_html_values(text)),
+        dict(role="assistant", content="", status=MessageStatus.STREAMING,
+             provider=provider.name, model=model, heartbeat_at=now, **common, **NO_HTML),
+    ]  # fmt: skip
+    inserted = db.session.scalars(
+        insert(ChatMessage).returning(ChatMessage), rows, execution_options={"render_nulls": True}
+    )
+    by_role = {m.role: m for m in inserted}
+    user_message, assistant = by_role["user"], by_role["assistant"]
     remember_chat_choice(provider, model, persona)
     db.session.commit()
 

@@ -155,3 +155,23 @@ def test_a_built_in_persona_sent_under_its_english_name_still_finds_it(
     finish(app)
     user = messages_of(app, response.get_json()["chat_id"])[0]
     assert user.persona == "Calango (Padrão)"
+
+
+def test_a_persona_with_the_exact_name_wins_over_a_built_in_in_another_language(
+    app: Flask, client: FlaskClient, fake: object
+) -> None:
+    from tests.helpers import add_provider, csrf_token_from, finish, messages_of, send
+
+    add_provider(app, "k", name="Fake", kind="openai", base_url=fake.openai_base_url,  # type: ignore[attr-defined]
+                 models=["fake-small"])  # fmt: skip
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "pt-BR"
+    token = csrf_token_from(client)  # the built-in personas are now in Portuguese
+    with app.app_context():
+        db.session.add(Persona(name="Calango (Default)", prompt="My own English one."))
+        db.session.commit()
+    for name in ("Calango (Default)", "Calango (Padrão)"):
+        response = send(client, token, "oi", provider="Fake", model="fake-small", persona=name)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        finish(app)
+        user = messages_of(app, response.get_json()["chat_id"])[0]
+        assert user.persona == name
