@@ -107,6 +107,10 @@ def create_app(config: Any = None) -> Flask:
 
     init_web(app)
 
+    from calango.services import builtin_personas
+
+    builtin_personas.init_app(app)
+
     from calango.chats.routes import index as chats_index
 
     app.add_url_rule("/", "home", chats_index)

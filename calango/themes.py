@@ -15,4 +15,6 @@ THEMES = {
     "gralha": _l("Gralha (blue)"),
     "boto": _l("Boto (pink)"),
     "claro": _l("Claro (light)"),
+    # Calango or Claro, as the system's light/dark setting says (themes.css, CSS only).
+    "system": _l("Follow the system (Calango or Claro)"),
 }

@@ -1,7 +1,9 @@
 """Prices per million tokens, and the cost of one answer.
 
-Prices come from the user's overrides, else are zero for local servers, else from the
-price table bundled with ``genai-prices`` (offline: we never start its auto-updater).
+Prices come from the user's overrides, else are zero for local runtimes (a provider marked
+so: Ollama, LM Studio, vLLM... a local *address* alone is not enough), else from the price
+table bundled with ``genai-prices`` (offline: we never start its auto-updater). Without any,
+the price is unknown (``None``): the page says so instead of showing $0.00.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from calango.llm.providers import is_local, provider_family
+from calango.llm.providers import provider_family
 from calango.llm.streaming import Usage
 
 log = logging.getLogger(__name__)
@@ -97,15 +99,17 @@ def find_price(
     base_url: str | None,
     model: str,
     overrides: Mapping[str, Mapping[str, float | str]] | None = None,
+    local_runtime: bool = False,
 ) -> Price | None:
     """The price of ``model`` at this provider, or ``None`` when unknown.
 
-    ``overrides`` maps model → ``{"input": usd_per_mtok, "output": usd_per_mtok}``.
+    ``overrides`` maps model → ``{"input": usd_per_mtok, "output": usd_per_mtok}``;
+    ``local_runtime``: the provider runs on the user's machine (free).
     """
     price = _override(overrides, model)
     if price is not None:
         return price
-    if is_local(base_url):
+    if local_runtime:
         return Price(Decimal(0), Decimal(0), "local")
     if not model:
         return None

@@ -77,6 +77,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "base_url": "http://localhost:1234/v1",
         "local": True,
     },
+    "vllm": {
+        "label": "vLLM (local)",
+        "kind": "openai",
+        "base_url": "http://localhost:8000/v1",
+        "local": True,
+    },
 }
 for _name, _preset in PRESETS.items():
     _preset["env"] = () if _preset["local"] else ENV_KEYS.get(_name, ())

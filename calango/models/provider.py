@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, String, Text, select
+from sqlalchemy import JSON, Boolean, String, Text, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import Select
 
@@ -40,6 +40,9 @@ class Provider(UniquelyNamed, db.Model):
     # {"model-name": {"input": usd_per_million, "output": usd_per_million}}
     price_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A runtime on the user's own machine (Ollama, LM Studio, vLLM...): its answers cost
+    # nothing. A local *address* alone is not enough (a proxy to a paid API can be local).
+    local_runtime: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

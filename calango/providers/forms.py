@@ -130,6 +130,7 @@ class ProviderForm(UniqueNameForm):
         _l("Price overrides"),
         render_kw={"rows": 3, "spellcheck": "false", "placeholder": "gpt-4o = 2.50, 10.00"},
     )
+    local_runtime = BooleanField(_l("A local runtime: its answers cost nothing"))
     submit = SubmitField(_l("Save provider"))
 
     parsed_prices: dict[str, dict[str, float]]
@@ -143,6 +144,7 @@ class ProviderForm(UniqueNameForm):
             "base_url": provider.base_url or "",
             "models": "\n".join(provider.models or []),
             "prices": format_price_lines(provider.price_overrides),
+            "local_runtime": provider.local_runtime,
         }
 
     def name_taken_message(self, name: str) -> str:

@@ -36,6 +36,7 @@ def _input_from(form: ProviderForm) -> service.ProviderInput:
         price_overrides=form.parsed_prices,
         api_key=form.api_key.data or None,
         remove_key=bool(form.remove_key.data),
+        local_runtime=bool(form.local_runtime.data),
     )
 
 
@@ -66,7 +67,12 @@ def index() -> str:
 def new() -> str | Response:
     preset = PRESETS.get(request.args.get("preset", ""))
     initial = (
-        {"name": preset_name(preset), "kind": preset["kind"], "base_url": preset["base_url"] or ""}
+        {
+            "name": preset_name(preset),
+            "kind": preset["kind"],
+            "base_url": preset["base_url"] or "",
+            "local_runtime": preset["local"],
+        }
         if preset
         else {}
     )
@@ -228,3 +234,14 @@ def setup() -> Response:
                 "success",
             )
     return redirect(url_for("providers.index"))
+
+
+@bp.get("/prices")
+def prices() -> Response:
+    """Where an answer's "price unknown — set it" leads: the named provider's price overrides
+    (the list of providers when it no longer exists)."""
+    name = request.args.get("name", "")[:200]
+    provider = service.find_by_name(name) if name.strip() else None
+    if provider is None:
+        return redirect(url_for("providers.index"))
+    return redirect(url_for("providers.edit", provider_id=provider.id) + "#prices")

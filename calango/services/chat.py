@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import false, func, insert, select, update
+from sqlalchemy import case, false, func, insert, select, update
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
@@ -36,6 +36,7 @@ from calango.models.chat import TITLE_MAX
 from calango.models.names import normalize_name
 from calango.models.types import utcnow
 from calango.services import call_rollup, parameters
+from calango.services.builtin_personas import persona_name_keys
 from calango.services.composer import split_model_value
 from calango.services.generation import (
     Generation,
@@ -123,14 +124,18 @@ def _lookup(provider_name: str, persona_name: str) -> tuple[Provider | None, Per
     preferences = [
         select(Setting.value).where(Setting.key == key).scalar_subquery() for key in primed_keys()
     ]
-    persona_match = Persona.name_key == normalize_name(persona_name) if persona_name else false()
-    row = db.session.execute(
+    # A built-in persona's name in another language finds it too; the exact name wins.
+    keys = persona_name_keys(persona_name) if persona_name else []
+    persona_match = Persona.name_key.in_(keys) if keys else false()
+    query = (
         select(Provider, Persona, *preferences)
         .select_from(Provider)
         .outerjoin(Persona, persona_match)
         .where(Provider.name_key == normalize_name(provider_name))
-        .limit(1)
-    ).first()
+    )
+    if len(keys) > 1:
+        query = query.order_by(case((Persona.name_key == keys[0], 0), else_=1))
+    row = db.session.execute(query.limit(1)).first()
     if row is None:
         return None, None
     prime_settings(dict(zip(primed_keys(), row[2:], strict=True)))
@@ -386,6 +391,7 @@ def send_message(
         base_url=provider.base_url,
         model=model,
         overrides=provider.price_overrides,
+        local_runtime=provider.local_runtime,
     )
     generation = start_generation(
         GenerationRequest(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from calango.extensions import db
 from calango.models import DEFAULT_PERSONA_NAME, ChatMessage, ChatSession, Persona, Provider
 from calango.models.names import normalize_name
+from calango.services.builtin_personas import default_persona_names
 from calango.services.preferences import last_chat_choice
 
 # At most 9 digits: any larger number is no row id (PostgreSQL's integer ends at 2**31 - 1).
@@ -136,6 +137,9 @@ def composer_choice(chat: ChatSession | None, options: ComposerOptions) -> Compo
         choice.persona = persona.name
     elif DEFAULT_PERSONA_NAME in persona_names:
         choice.persona = DEFAULT_PERSONA_NAME
+    else:  # the built-in default in another language (calango.services.builtin_personas)
+        defaults = default_persona_names()
+        choice.persona = next((n for n in persona_names if n in defaults), choice.persona)
     if chat is not None and chat.persona and persona is None:
         choice.missing_persona = chat.persona
     return choice

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
-from calango.llm import ENV_KEYS, env_key_names
+from calango.llm import ENV_KEYS, PRESETS, env_key_names
 from calango.models import Persona, Provider
 from calango.services import preferences
 
@@ -71,7 +71,19 @@ def _provider_entry(provider: Provider, with_secrets: bool) -> dict[str, Any]:
         entry["prices"] = dict(provider.price_overrides)
     if not provider.enabled:
         entry["enabled"] = False
+    if provider.local_runtime != preset_local(provider.name):
+        entry["local"] = provider.local_runtime
     return entry
+
+
+def preset_local(name: str) -> bool:
+    """Whether a provider called ``name`` is a local runtime when a config file does not say:
+    the preset of that name's (``ollama``, "LM Studio (local)"...), else not."""
+    lowered = name.lower()
+    for key, preset in PRESETS.items():
+        if lowered in (key, str(preset["label"]).lower()):
+            return bool(preset["local"])
+    return False
 
 
 def export_config(with_secrets: bool = False) -> str:

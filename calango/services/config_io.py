@@ -10,6 +10,7 @@ The format is the original Calango's ``config.yaml``::
         models: [llama-3.1-8b-instant]
         prices: {llama-3.1-8b-instant: {input: 0.05, output: 0.08}}   # optional
         enabled: true                     # optional
+        local: false                      # optional: a local runtime (answers cost $0)
     personas:
       - {name: Pirate, prompt: "Answer like a pirate."}
     settings: {theme: calango, language: pt_BR}
@@ -39,7 +40,12 @@ from calango.llm import ENV_KEYS, PRESETS, PROVIDER_KINDS, official_family
 from calango.models import Persona, Provider
 from calango.services import preferences
 from calango.services.config_check import ENV_REFERENCE, env_reference_allowed, url_error
-from calango.services.config_export import ConfigExportError, export_config, key_placeholder
+from calango.services.config_export import (
+    ConfigExportError,
+    export_config,
+    key_placeholder,
+    preset_local,
+)
 from calango.services.config_parse import (
     ConfigImportError,
     ParsedConfig,
@@ -205,6 +211,7 @@ def _import_provider(
             models=spec.models or [],
             price_overrides=spec.prices or {},
             enabled=True if spec.enabled is None else spec.enabled,
+            local_runtime=spec.local if spec.local is not None else preset_local(spec.name),
         )
         key = _resolve_key(spec, environ, result, provider.kind, provider.base_url)
         if key:
@@ -225,6 +232,8 @@ def _import_provider(
         changed |= _assign(provider, "price_overrides", spec.prices)
     if spec.enabled is not None:
         changed |= _assign(provider, "enabled", spec.enabled)
+    if spec.local is not None:
+        changed |= _assign(provider, "local_runtime", spec.local)
     moved = effective_address(provider.kind, provider.base_url) != old_address
     key = _resolve_key(spec, environ, result, provider.kind, provider.base_url)
     if key:

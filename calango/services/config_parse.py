@@ -23,7 +23,7 @@ from calango.services.config_yaml import load_yaml
 from calango.services.providers import is_http_url, normalize_models
 
 SECTIONS = ("providers", "personas", "settings")
-PROVIDER_FIELDS = ("kind", "api_key", "base_url", "models", "prices", "enabled")
+PROVIDER_FIELDS = ("kind", "api_key", "base_url", "models", "prices", "enabled", "local")
 PERSONA_FIELDS = ("name", "prompt")
 SETTING_FIELDS = ("theme", "language")
 # More than this is not a configuration but an attack on the import (each entry is a write).
@@ -44,6 +44,7 @@ class ProviderSpec:
     models: list[str] | None = None
     prices: dict[str, dict[str, float]] | None = None
     enabled: bool | None = None
+    local: bool | None = None  # a local runtime (free)
 
 
 @dataclass
@@ -107,6 +108,13 @@ def _check_provider(check: Checker, name: Any, value: Any, kinds: tuple[str, ...
                 _("%(path)s must be true or false.", path=path_text((*base, "enabled"))),
             )
         spec.enabled = entry["enabled"]
+    if "local" in entry:
+        if not isinstance(entry["local"], bool):
+            raise check.fail(
+                (*base, "local"),
+                _("%(path)s must be true or false.", path=path_text((*base, "local"))),
+            )
+        spec.local = entry["local"]
     return spec
 
 

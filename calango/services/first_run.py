@@ -157,7 +157,11 @@ def setup_from_offer(preset: str) -> SetupResult:
         raise OfferUnavailable(preset)
     provider = create_provider(
         ProviderInput(
-            name=offer.label, kind=offer.kind, base_url=offer.base_url, models=list(offer.models)
+            name=offer.label,
+            kind=offer.kind,
+            base_url=offer.base_url,
+            models=list(offer.models),
+            local_runtime=offer.local,
         )
     )
     result = SetupResult(provider)

@@ -39,6 +39,11 @@ def _safe_get(key: str) -> Any:
     return _saved().get(key)
 
 
+def setting_value(key: str) -> Any:
+    """A setting's value (``None`` when unset), from the settings read once per request."""
+    return _safe_get(key)
+
+
 def prime_settings(values: dict[str, Any]) -> None:
     """Settings a query of the caller already read (the send reads the language and the last
     choice with its provider), so that this request does not read them again."""

@@ -1,4 +1,10 @@
-"""Provider failures in plain, translated words: one sentence the user can act on."""
+"""Provider failures in plain, translated words: one sentence the user can act on.
+
+What the provider *said* (an HTTP error's body) follows as "Details: …". What the network
+library said about a failed connection ("[Errno 111] Connection refused", "All connection
+attempts failed", httpx's wording) is English jargon: it stays out of the sentence, which
+gets a translated hint for the common cases instead (the exception's text is still logged).
+"""
 
 from __future__ import annotations
 
@@ -80,6 +86,29 @@ def describe_provider_error(exc: Exception, provider_name: str) -> str:
     else:
         text = _("Something went wrong while talking to %(name)s.", name=name)
     detail = getattr(exc, "detail", None)
+    if isinstance(exc, ProviderTimeoutError | ConnectionLostError):
+        hint = _transport_hint(detail or "")
+        return f"{text} {hint}" if hint else text
     if detail:
         text = _("%(text)s Details: %(detail)s", text=text, detail=detail)
     return text
+
+
+def _transport_hint(detail: str) -> str | None:
+    """A translated hint for what the network library reported, or ``None``."""
+    lowered = detail.lower()
+    if "refused" in lowered or "all connection attempts failed" in lowered:
+        return _(
+            "Nothing answered at its address: is the server running, and is the base URL right?"
+        )
+    if any(
+        word in lowered
+        for word in ("name or service not known", "nodename nor servname", "getaddrinfo",
+                     "name resolution", "no address associated")
+    ):  # fmt: skip
+        return _("Its host name could not be found: check the base URL.")
+    if "certificate" in lowered or "ssl" in lowered:
+        return _("Its HTTPS certificate was not accepted.")
+    if any(word in lowered for word in ("disconnected", "reset", "broken pipe", "incomplete")):
+        return _("It closed the connection before the answer was complete.")
+    return None

@@ -45,6 +45,7 @@ class ProviderInput:
     price_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
     api_key: str | None = None
     remove_key: bool = False
+    local_runtime: bool = False  # runs on the user's machine: answers cost nothing
 
 
 @dataclass
@@ -155,6 +156,7 @@ def create_provider(data: ProviderInput) -> Provider:
         models=normalize_models(data.models),
         price_overrides=dict(data.price_overrides),
         enabled=True,
+        local_runtime=data.local_runtime,
     )
     if data.api_key and not data.remove_key:
         provider.set_api_key(data.api_key.strip())
@@ -183,6 +185,7 @@ def update_provider(provider: Provider, data: ProviderInput) -> Provider:
     provider.base_url = normalize_base_url(data.base_url)
     provider.models = normalize_models(data.models)
     provider.price_overrides = dict(data.price_overrides)
+    provider.local_runtime = data.local_runtime
     if data.remove_key:
         provider.set_api_key(None)
     elif new_key:

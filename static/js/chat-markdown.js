@@ -1,5 +1,6 @@
 // Live Markdown for an answer being written: the same parser options as the server's
-// (calango/rendering.py: CommonMark, tables, strikethrough, line breaks, no raw HTML) and the
+// (calango/rendering.py: CommonMark, tables, strikethrough, line breaks, linkify, no raw HTML,
+// code block heads, table wrappers, links in a new tab) and the
 // same sanitising allow-lists (sent by the page in data-md-policy), applied by DOMPurify.
 // Highlighting comes with the final, server-rendered message.
 (function () {
@@ -10,10 +11,32 @@
     return; // chat.js then shows the text as plain text, as before
   }
   const policy = JSON.parse(holder.dataset.mdPolicy);
-  const md = window.markdownit("commonmark", { html: false, breaks: true }).enable([
+  const md = window.markdownit("commonmark", { html: false, breaks: true, linkify: true }).enable([
     "table",
     "strikethrough",
+    "linkify",
   ]);
+  // The server's shape (calango/rendering.py): a code block under a head naming its language
+  // (copy.js adds the Copy button), a table in a wrapper that scrolls sideways.
+  const LANG_LIMIT = 30;
+  const defaultFence = md.renderer.rules.fence;
+  md.renderer.rules.fence = function (tokens, idx, options, env, self) {
+    const info = md.utils.unescapeAll(tokens[idx].info).trim();
+    const lang = info ? md.utils.escapeHtml(Array.from(info.split(/\s+/)[0]).slice(0, LANG_LIMIT).join("")) : "";
+    const head = lang ? '<span class="code-lang">' + lang + "</span>" : "";
+    return (
+      '<div class="code-block"><div class="code-head">' + head + "</div>" +
+      defaultFence(tokens, idx, options, env, self) + "</div>\n"
+    );
+  };
+  md.renderer.rules.table_open = function (tokens, idx, options, env, self) {
+    return '<div class="table-wrap">' + self.renderToken(tokens, idx, options);
+  };
+  md.renderer.rules.table_close = function (tokens, idx, options, env, self) {
+    return self.renderToken(tokens, idx, options) + "</div>\n";
+  };
+  const ownClasses = new Set(policy.classes);
+  const languageClass = /^language-[\p{L}\p{N}\p{M}_+#.-]{1,40}$/u;
   const purify = window.DOMPurify();
   const perTag = policy.attributes;
   const allAttributes = new Set();
@@ -32,9 +55,9 @@
       return;
     }
     if (data.attrName === "class") {
-      // Only Pygments token classes and language-* markers, as on the server.
+      // Only Pygments token classes, language-* markers and the wrappers, as on the server.
       const kept = data.attrValue.split(/\s+/).filter(function (c) {
-        return /^[A-Za-z0-9]+$/.test(c) || c.indexOf("language-") === 0;
+        return /^[A-Za-z0-9]+$/.test(c) || languageClass.test(c) || ownClasses.has(c);
       });
       if (!kept.length) {
         data.keepAttr = false;
@@ -58,6 +81,9 @@
   purify.addHook("afterSanitizeAttributes", function (node) {
     if (node.nodeName === "A") {
       node.setAttribute("rel", policy.rel);
+      Object.keys(policy.linkAttributes).forEach(function (name) {
+        node.setAttribute(name, policy.linkAttributes[name]); // target=_blank, as nh3 sets it
+      });
     }
   });
   const config = {

@@ -80,6 +80,7 @@
   }
   function setBusy() {
     const busy = streams.size > 0 || composer.dataset.sending === "1";
+    composer.dataset.streaming = streams.size > 0 ? "1" : ""; // read by composer.js
     if (sendButton && !sendButton.hasAttribute("data-disabled")) {
       sendButton.disabled = busy;
     }

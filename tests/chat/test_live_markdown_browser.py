@@ -23,7 +23,14 @@ ANSWER = [
     "```python\nprint('hi')\n```\n\n",
     "[click](javascript:alert(1)) <img src=x onerror=alert(2)> ",
     "[ok](https://example.org)\n\n",
+    "Bare: https://example.net/page\n\n",
 ]
+# The server's wrappers and link attributes, as a list of (tag, class, target, rel): the
+# streamed HTML must have the same, so that the final swap changes nothing but the colours.
+SHAPED = ".code-block, .code-head, .code-lang, .table-wrap, .table-wrap > table, a"
+SHAPE = f"""el => Array.from(el.querySelectorAll('{SHAPED}')).map(n => [n.tagName,
+  n.className, n.getAttribute('target'), n.getAttribute('rel'), n.getAttribute('href'),
+  n.classList.contains('code-lang') ? n.textContent : ''])"""
 
 
 @pytest.fixture
@@ -51,6 +58,17 @@ def test_markdown_takes_shape_while_streaming_and_the_end_does_not_jump(
     expect(live.locator('a[href="https://example.org"]')).to_have_attribute(
         "rel", "noopener noreferrer nofollow", timeout=10000
     )
+    # The server's shape: the code block under its language head with a Copy button (copy.js),
+    # the table in its wrapper, a bare address linked, links in a new tab.
+    expect(live.locator(".code-block > .code-head > .code-lang")).to_have_text("python")
+    expect(live.locator(".code-block > .code-head > .code-copy")).to_be_visible()
+    expect(live.locator(".code-block > pre > code.language-python")).to_have_count(1)
+    expect(live.locator(".table-wrap > table td").first).to_have_text("1")
+    expect(live.locator('a[href="https://example.net/page"]')).to_have_attribute(
+        "target", "_blank", timeout=10000
+    )
+    expect(live.locator('a[href="https://example.org"]')).to_have_attribute("target", "_blank")
+    streamed_shape = live.evaluate(SHAPE)
     # Sanitised as the server does it: no script URL, no image, no event handler.
     assert live.locator("img").count() == 0
     assert live.locator('a[href^="javascript"]').count() == 0
@@ -66,5 +84,7 @@ def test_markdown_takes_shape_while_streaming_and_the_end_does_not_jump(
     # The text before "The end." stays where it was (same top, same width; only grows).
     assert abs(box["y"] - streamed["y"]) <= 2 and abs(box["width"] - streamed["width"]) <= 2
     assert box["height"] >= streamed["height"] - 2
+    assert final.evaluate(SHAPE) == streamed_shape
+    expect(final.locator(".code-block > .code-head > .code-copy")).to_have_count(1)
     assert not errors, errors
     finish(app)

@@ -320,3 +320,46 @@ def test_the_call_rollup_is_filled_from_the_recorded_calls(
         assert not names & {"call_rollups", "call_speed_rollups", "call_rollup_state"}
         db.session.remove()
         db.engine.dispose()
+
+
+BEFORE_LOCAL_RUNTIME = "d87c718a0a6d"
+
+
+def test_known_local_runtimes_stay_free_and_other_local_addresses_do_not(
+    empty_database_url, tmp_path
+):
+    app = _app(empty_database_url, tmp_path)
+    now = "2026-01-01 00:00:00"
+    providers = [
+        ("Ollama", "http://localhost:11434/v1"),  # a runtime by name and port
+        ("My box", "http://192.168.1.20:1234/v1"),  # LM Studio's port on the network
+        ("vllm-gpu", "http://10.0.0.7:9000/v1"),  # by name
+        ("Work proxy", "http://localhost:4000/v1"),  # a local proxy: not free any more
+        ("OpenAI", None),
+        ("ollama-cloud", "https://ollama.example.com/v1"),  # a runtime's name, not local
+    ]
+    with app.app_context():
+        upgrade(revision=BEFORE_LOCAL_RUNTIME)
+        _insert(
+            "providers",
+            [
+                {"name": name, "name_key": name.lower(), "kind": "openai", "base_url": url,
+                 "models": "[]", "price_overrides": "{}", "enabled": True, "created_at": now,
+                 "updated_at": now}
+                for name, url in providers
+            ],
+        )  # fmt: skip
+        upgrade()
+        rows = db.session.execute(
+            sa.text("SELECT name, local_runtime FROM providers ORDER BY id")
+        ).all()
+        assert [(name, bool(local)) for name, local in rows] == [
+            ("Ollama", True),
+            ("My box", True),
+            ("vllm-gpu", True),
+            ("Work proxy", False),
+            ("OpenAI", False),
+            ("ollama-cloud", False),
+        ]
+        db.session.remove()
+        db.engine.dispose()

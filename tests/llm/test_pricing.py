@@ -15,9 +15,21 @@ def test_override_wins():
     assert local is not None and local.source == "override"
 
 
-def test_local_servers_are_free():
-    price = find_price("Ollama", "openai", "http://localhost:11434/v1", "llama3.1")
+def test_local_runtimes_are_free():
+    price = find_price(
+        "Ollama", "openai", "http://localhost:11434/v1", "llama3.1", local_runtime=True
+    )
     assert price == Price(Decimal(0), Decimal(0), "local")
+
+
+def test_a_local_address_alone_is_not_free():
+    # A proxy on this machine or the private network may forward to a paid API.
+    for url in ("http://localhost:4000/v1", "http://10.0.0.5/v1", "http://127.0.0.1:8000/v1"):
+        assert find_price("House proxy", "openai", url, "house-model") is None
+    # Its known models keep their real prices.
+    proxied = find_price("House proxy", "openai", "http://localhost:4000/v1", "gpt-4o")
+    assert proxied is not None and proxied.source == "genai-prices"
+    assert proxied.input_per_mtok > 0
 
 
 def test_known_model_priced_from_genai_prices_offline():

@@ -24,6 +24,7 @@ def test_presets_are_complete_and_ordered():
         "openrouter",
         "ollama",
         "lmstudio",
+        "vllm",
     ]
     for name, preset in PRESETS.items():
         assert set(preset) >= {"label", "kind", "base_url", "local", "env"}

@@ -35,7 +35,7 @@ def test_settings_page_offers_every_theme_with_a_swatch(client):
     response = client.get("/settings/")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert len(THEMES) == 7
+    assert len(THEMES) == 8  # seven themes and "follow the system"
     for theme_id, label in THEMES.items():
         assert f'type="radio" value="{theme_id}"' in page
         assert f'class="theme-swatch" data-theme="{theme_id}"' in page

@@ -20,6 +20,7 @@ PAIRS = [
     ("--text", "--user-bubble", "the user's messages"),
     ("--text", "--assistant-bubble", "the assistant's messages"),
     ("--text", "--code-bg", "code blocks"),
+    ("--inline-code", "--code-bg", "inline code"),
     ("--muted", "--bg", "help text, secondary text"),
     ("--muted", "--surface", "navigation links, muted text on cards"),
     ("--muted", "--surface-2", "muted text on raised controls"),
@@ -43,9 +44,21 @@ NON_TEXT_PAIRS = [
 VARIABLES = sorted({name for pair in PAIRS + NON_TEXT_PAIRS for name in pair[:2]})
 
 
+LIGHT_MEDIA = re.compile(r"@media \(prefers-color-scheme: light\)\s*\{((?:[^{}]*\{[^{}]*\})*)\s*\}")
+
+
 def _parse_themes(css: str) -> dict[str, dict[str, str]]:
-    """theme id -> {custom property: value} for every ``[data-theme="..."]`` block."""
+    """theme id -> {custom property: value} for every ``[data-theme="..."]`` block. Blocks
+    inside ``@media (prefers-color-scheme: light)`` count as the theme id + ``@light``."""
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    light = " ".join(LIGHT_MEDIA.findall(css))
+    css = LIGHT_MEDIA.sub("", css)
+    if light:
+        light_themes = _parse_themes(light)
+        themes = _parse_themes(css)
+        for theme_id, values in light_themes.items():
+            themes[f"{theme_id}@light"] = values
+        return themes
     themes: dict[str, dict[str, str]] = {}
     for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
         ids = re.findall(r'\[data-theme="([^"]+)"\]', selectors)
@@ -91,7 +104,26 @@ def test_contrast_formula_matches_wcag_reference_values():
 
 
 def test_every_theme_has_a_css_block_and_every_block_a_theme():
-    assert set(PARSED) == set(THEMES)
+    assert {t.removesuffix("@light") for t in PARSED} == set(THEMES)
+
+
+def test_following_the_system_is_calango_when_dark_and_claro_when_light():
+    # Every colour, so that each half passes exactly what its model passes.
+    assert PARSED["system"] == {k: v for k, v in PARSED["calango"].items() if k in PARSED["system"]}
+    assert set(PARSED["system"]) == set(PARSED["calango"])
+    light = PARSED["system@light"]
+    assert {k: v for k, v in light.items() if not k.startswith("--chart")} == {
+        k: v for k, v in PARSED["claro"].items() if not k.startswith("--chart")
+    }
+    assert light["color-scheme"] == "light"
+
+
+def test_inline_code_stands_out_from_body_text_in_the_light_theme():
+    # In Claro inline code looked like the text around it (same colour, near-white background).
+    claro = PARSED["claro"]
+    assert claro["--inline-code"] != claro["--text"]
+    for background in ("--user-bubble", "--assistant-bubble", "--code-bg"):
+        assert contrast(claro["--inline-code"], claro[background]) >= AA_BODY_TEXT
 
 
 def test_the_default_theme_is_also_the_root_fallback():

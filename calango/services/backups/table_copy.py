@@ -29,7 +29,13 @@ from calango.models import (
 
 BATCH = 1000
 # What `flask db upgrade` seeds (migrations/versions/*_initial_schema.py).
-SEEDED_PERSONAS = ("Calango (Default)", "Python Expert")
+# Also their pt-BR names (calango.services.builtin_personas renames them on a first visit).
+SEEDED_PERSONAS = (
+    "Calango (Default)",
+    "Python Expert",
+    "Calango (Padrão)",
+    "Especialista em Python",
+)
 RowHook = Callable[[dict[str, Any]], dict[str, Any]]
 
 

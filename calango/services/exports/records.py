@@ -61,6 +61,7 @@ PROVIDER_FIELDS = (
     "models",
     "price_overrides",
     "enabled",
+    "local_runtime",
     "created_at",
     "updated_at",
 )

@@ -147,6 +147,7 @@ class _Writer:
             "models": f.strings(record, "models", 200),
             "price_overrides": prices,
             "enabled": f.boolean(record, "enabled", True),
+            "local_runtime": f.boolean(record, "local_runtime", False),
             "created_at": f.moment(record, "created_at"),
             "updated_at": f.moment(record, "updated_at"),
         }

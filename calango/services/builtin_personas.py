@@ -1,0 +1,120 @@
+"""The built-in personas in the user's language.
+
+``flask db upgrade`` seeds "Calango (Default)" and "Python Expert" in English (a migration
+knows no user). The first time someone opens the chat or the personas pages, the seeded
+personas that are still exactly as seeded are renamed and re-prompted in that visitor's
+language; from then on they are the user's to edit and are never touched again. The rows
+keep ``updated_at == created_at``, so backups still see an untouched database
+(``calango.services.backups.table_copy.SEEDED_PERSONAS`` lists the translated names too).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, request
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
+
+from calango.extensions import db
+from calango.models import Persona
+from calango.models.names import normalize_name
+from calango.services import preferences
+
+log = logging.getLogger(__name__)
+
+# Set (to the language used) once the built-in personas were given a language.
+LOCALIZED_KEY = "builtin_personas_language"
+DEFAULT_PROMPT = "You are a helpful AI assistant."
+PYTHON_PROMPT = (
+    "You are a Senior Python Engineer. Answer with idiomatic, typed, tested Python, explain "
+    "trade-offs briefly and point out pitfalls."
+)
+_PAGES = ("chats", "personas")
+
+
+def _translations() -> dict[tuple[str, str], tuple[str, str]]:
+    """(seeded name, seeded prompt) → (name, prompt) in the current locale."""
+    return {
+        ("Calango (Default)", DEFAULT_PROMPT): (
+            _("Calango (Default)"),
+            _("You are a helpful AI assistant."),
+        ),
+        ("Python Expert", PYTHON_PROMPT): (
+            _("Python Expert"),
+            _(
+                "You are a Senior Python Engineer. Answer with idiomatic, typed, tested "
+                "Python, explain trade-offs briefly and point out pitfalls."
+            ),
+        ),
+    }
+
+
+def _names_in_every_language(english: str) -> set[str]:
+    names = {english}
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            names.add(_(english))  # the literal msgids are in _translations()
+    return names
+
+
+def persona_name_keys(name: str) -> list[str]:
+    """The name keys a persona asked for as ``name`` may have, the exact one first: a
+    built-in persona's name in another language (a form or a script written before the
+    built-in personas took the user's language) finds it too. Reads nothing: the caller
+    matches these keys in its own query."""
+    keys = [normalize_name(name)]
+    for english in ("Calango (Default)", "Python Expert"):
+        names = _names_in_every_language(english)
+        if name in names:
+            keys += sorted({normalize_name(other) for other in names} - {keys[0]})
+    return keys
+
+
+def default_persona_names() -> set[str]:
+    """The default persona's name in every language Calango speaks (the composer preselects
+    whichever of them exists)."""
+    return _names_in_every_language("Calango (Default)")
+
+
+def localize_builtin_personas(language: str) -> int:
+    """Give the untouched seeded personas ``language``'s names and prompts, once; returns
+    how many were changed. Commits (the marker is written whatever the language)."""
+    changed = 0
+    with force_locale(language):
+        translations = _translations()
+    for persona in db.session.scalars(Persona.select_all()):
+        target = translations.get((persona.name, persona.prompt))
+        if target is None or persona.updated_at != persona.created_at:
+            continue
+        name, prompt = target
+        if (name, prompt) == (persona.name, persona.prompt):
+            continue
+        taken = db.session.scalars(Persona.select_by_name(name)).first()
+        if taken is not None and taken.id != persona.id:
+            continue
+        created = persona.created_at
+        persona.name, persona.prompt = name, prompt
+        persona.updated_at = created  # still as seeded, for backups' "empty database" check
+        changed += 1
+    preferences.put_setting(LOCALIZED_KEY, language)
+    db.session.commit()
+    return changed
+
+
+def _on_first_visit() -> None:
+    if request.method != "GET" or (request.blueprint not in _PAGES and request.endpoint != "home"):
+        return
+    if preferences.setting_value(LOCALIZED_KEY) is not None:
+        return  # the usual case: read from the settings already loaded for the theme
+    try:
+        localize_builtin_personas(str(get_locale() or "en"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.warning("could not localize the built-in personas", exc_info=True)
+
+
+def init_app(app: Flask) -> None:
+    """Localize the built-in personas on the first visit to the chat or personas pages."""
+    app.before_request(_on_first_visit)
