@@ -152,6 +152,5 @@ def test_summary_in_portuguese(app, client, sample_bytes):
     text = response.get_data(as_text=True)
     assert "Importação concluída" in text
     assert (
-        "5 chats, 28 mensagens, 1 rodada da Rinha, 3 provedores, 1 persona, 1 configuração"
-        in text
+        "5 chats, 28 mensagens, 1 rodada da Rinha, 3 provedores, 1 persona, 1 configuração" in text
     )
