@@ -32,6 +32,7 @@ from calango.models import (
 )
 from calango.models.chat import TITLE_MAX
 from calango.models.types import utcnow
+from calango.services.branches import Branch, read_branch
 from calango.services.composer import split_model_value
 from calango.services.generation import (
     Generation,
@@ -167,28 +168,24 @@ def _resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings
 
 
 def build_context(
-    chat: ChatSession | None, persona_prompt: str | None, new_text: str, model: str
+    chat: ChatSession | None,
+    persona_prompt: str | None,
+    new_text: str | None,
+    model: str,
+    branch: Branch | None = None,
 ) -> list[dict[str, str]]:
-    """System prompt, earlier messages in order (only the text they hold), the new message;
+    """System prompt, the visible branch's messages in order (only the text they hold), the
+    new message (None: the branch already ends with the question, as when regenerating);
     trimmed oldest-first to the model's context budget."""
     messages: list[dict[str, str]] = []
     if persona_prompt:
         messages.append({"role": "system", "content": persona_prompt})
-    if chat is not None:
-        # One query whatever the chat's length, fetching only the two columns sent.
-        history = db.session.execute(
-            select(ChatMessage.role, ChatMessage.content)
-            .where(
-                ChatMessage.session_id == chat.id,
-                ChatMessage.role.in_(("user", "assistant")),
-                ChatMessage.status != MessageStatus.STREAMING,
-            )
-            .order_by(ChatMessage.timestamp, ChatMessage.id)
-        )
-        for role, content in history:
-            if content.strip():
-                messages.append({"role": role, "content": content})
-    messages.append({"role": "user", "content": new_text})
+    if branch is None and chat is not None:
+        branch = read_branch(chat, chat.leaf_id)  # one query whatever the chat's length
+    if branch is not None:
+        messages.extend({"role": role, "content": content} for role, content in branch.turns)
+    if new_text is not None:
+        messages.append({"role": "user", "content": new_text})
     window = context_window(model)
     reserve = min(4096, window // 4)
     return trim_to_budget(messages, window - reserve)
@@ -203,7 +200,10 @@ def _claim_for_sending(chat: ChatSession, now: datetime) -> None:
     answer, and the check below, a fresh statement, then sees it. The context is read after
     this, so it holds every earlier answer.
     """
-    db.session.execute(update(ChatSession).where(ChatSession.id == chat.id).values(updated_at=now))
+    # The message written next is the chat's newest: the visible branch ends there (NULL).
+    db.session.execute(
+        update(ChatSession).where(ChatSession.id == chat.id).values(updated_at=now, leaf_id=None)
+    )
     alive = now - timedelta(seconds=lease_seconds())
     busy = db.session.scalar(
         select(ChatMessage.id)
@@ -262,9 +262,12 @@ def send_message(
         persona_name, persona_prompt = persona.name, persona.prompt
 
     now = utcnow()
+    branch = None
     if chat is not None:
+        leaf_hint = chat.leaf_id  # read before the claim makes the new answer the leaf
         _claim_for_sending(chat, now)
-    context = build_context(chat, persona_prompt, text, model)
+        branch = read_branch(chat, leaf_hint)
+    context = build_context(chat, persona_prompt, text, model, branch)
     if chat is None:
         chat = ChatSession(title=title_from(text), created_at=now)
         db.session.add(chat)
@@ -275,14 +278,16 @@ def send_message(
     user_message = ChatMessage(
         session_id=chat.id, role="user", content=text, timestamp=now,
         persona=persona_name or None, status=MessageStatus.COMPLETE,
-        **final_html_values(text),
+        parent_id=branch.leaf_id if branch else None, **final_html_values(text),
     )  # fmt: skip
+    db.session.add(user_message)
+    db.session.flush()  # the answer's parent is the question
     assistant = ChatMessage(
         session_id=chat.id, role="assistant", content="", timestamp=now,
         status=MessageStatus.STREAMING, provider=provider.name, model=model,
-        persona=persona_name or None, heartbeat_at=now,
+        persona=persona_name or None, heartbeat_at=now, parent_id=user_message.id,
     )  # fmt: skip
-    db.session.add_all([user_message, assistant])
+    db.session.add(assistant)
     remember_chat_choice(provider, model, persona)
     db.session.commit()
 
