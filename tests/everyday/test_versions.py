@@ -12,7 +12,6 @@ from flask.testing import FlaskClient
 
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, Provider
-from tests.chat.conftest import provider  # noqa: F401, F811
 from tests.helpers import FAKE_MODEL, finish, flashes, messages_of, send
 
 
