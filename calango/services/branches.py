@@ -27,6 +27,9 @@ from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, MessageStatus
 
 SENT_ROLES = ("user", "assistant")
+# No branch is this long; the bound only keeps a walk finite should rows ever form a cycle
+# (nothing Calango writes can: a parent always exists before its child).
+MAX_BRANCH = 200_000
 
 
 @dataclass
@@ -68,7 +71,7 @@ def leaf_expression(chat_id: uuid.UUID, hint: int | None) -> ColumnElement[Any]:
     return func.coalesce(valid, newest)
 
 
-def _walk(chat_id: uuid.UUID, start: ColumnElement[Any] | int, depth: int | None = None) -> Any:
+def walk_up(chat_id: uuid.UUID, start: ColumnElement[Any] | int, depth: int | None = None) -> Any:
     """A recursive CTE of (id, depth) from ``start`` up to the root (depth 0 = ``start``),
     at most ``depth`` rows."""
     first = aliased(ChatMessage)
@@ -79,8 +82,7 @@ def _walk(chat_id: uuid.UUID, start: ColumnElement[Any] | int, depth: int | None
     )
     up = aliased(ChatMessage)
     step = select(up.id, up.parent_id, walk.c.depth + 1).join(walk, up.id == walk.c.parent_id)
-    if depth is not None:
-        step = step.where(walk.c.depth < depth - 1)
+    step = step.where(walk.c.depth < min(depth or MAX_BRANCH, MAX_BRANCH) - 1)
     return walk.union_all(step)
 
 
@@ -94,7 +96,7 @@ def read_branch_from(chat_id: uuid.UUID, start: ColumnElement[Any] | int | None)
     branch = Branch()
     if start is None:
         return branch
-    walk = _walk(chat_id, start)
+    walk = walk_up(chat_id, start)
     rows = db.session.execute(
         select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status)
         .join(walk, ChatMessage.id == walk.c.id)
@@ -111,7 +113,7 @@ def branch_messages(
     chat_id: uuid.UUID, start: ColumnElement[Any] | int, count: int
 ) -> list[ChatMessage]:
     """At most ``count`` messages of the branch ending at ``start``, root-side first."""
-    walk = _walk(chat_id, start, count)
+    walk = walk_up(chat_id, start, count)
     query = (
         select(ChatMessage).join(walk, ChatMessage.id == walk.c.id).order_by(walk.c.depth.desc())
     )
@@ -120,7 +122,7 @@ def branch_messages(
 
 def branch_ids(chat_id: uuid.UUID, start: ColumnElement[Any] | int) -> list[int]:
     """Every id of the branch ending at ``start``, root first (ids only: cheap)."""
-    walk = _walk(chat_id, start)
+    walk = walk_up(chat_id, start)
     return list(db.session.scalars(select(walk.c.id).order_by(walk.c.depth.desc())))
 
 

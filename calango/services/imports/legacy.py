@@ -26,6 +26,7 @@ from calango.models.chat import usage_columns
 from calango.models.persona import PROMPT_MAX
 from calango.models.types import utcnow
 from calango.services import preferences
+from calango.services.branches import link_as_single_branch
 from calango.services.call_log import UNKNOWN
 from calango.services.chat import title_from
 from calango.services.imports import ImportFileError, ImportSummary
@@ -208,6 +209,7 @@ def _import_chats(data: dict[str, Any], summary: ImportSummary) -> None:
         )
     )
     order = list(sessions) + [sid for sid in groups if sid not in sessions]
+    touched: list[ChatSession] = []
     for sid in order:
         session = sessions.get(sid) if sid is not None else None
         exchanges = groups.get(sid, [])
@@ -246,6 +248,7 @@ def _import_chats(data: dict[str, Any], summary: ImportSummary) -> None:
         elif not new:
             summary.present["chats"] += 1
             continue
+        touched.append(chat)
         previous: LegacyExchange | None = None
         for exchange in new:
             # The arena sent one question to several models: ask it once, then each answer.
@@ -259,6 +262,8 @@ def _import_chats(data: dict[str, Any], summary: ImportSummary) -> None:
             chat.persona = exchange.persona or chat.persona
             if exchange.timestamp and exchange.timestamp > chat.updated_at:
                 chat.updated_at = exchange.timestamp
+    db.session.flush()
+    link_as_single_branch([chat.id for chat in touched])  # each chat one branch, in order
 
 
 def import_legacy(raw: bytes) -> ImportSummary:
