@@ -43,8 +43,7 @@ from calango.services.generation import (
 )
 from calango.services.message_html import final_html_values
 from calango.services.preferences import remember_chat_choice
-
-TITLE_LENGTH = 50
+from calango.services.titles import clean_title
 
 
 class ChatInputError(Exception):
@@ -66,12 +65,8 @@ class SendResult:
 
 
 def title_from(text: str) -> str:
-    """A chat title from its first message: the first non-empty line, ~50 characters."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    if len(line) <= TITLE_LENGTH:
-        return line
-    cut = line[:TITLE_LENGTH].rsplit(" ", 1)[0] if " " in line[:TITLE_LENGTH] else line
-    return cut[:TITLE_LENGTH].rstrip(" ,.;:") + "…"
+    """A chat title from its first message (calango.services.titles.clean_title)."""
+    return clean_title(text)
 
 
 def message_count(chat: ChatSession) -> int:
