@@ -296,3 +296,71 @@ def test_context_and_window_are_one_query_each_on_a_long_branch(app: Flask) -> N
         assert len(window.messages) == 50 and window.earlier is not None
         chat_id = chat.id
     assert isinstance(chat_id, uuid.UUID)
+
+
+def test_markdown_export_is_the_version_shown_and_json_keeps_every_version(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    import io
+    import json
+
+    from calango.services.imports.calango_export import import_calango_export
+
+    chat_id = _chat(client, csrf, app, fake, ("Q", "first answer"))
+    answer = messages_of(app, chat_id)[1]
+    fake.script(reply="second answer")
+    client.post(f"/chats/{chat_id}/messages/{answer.id}/regenerate", data=_composer(csrf))
+    finish(app)
+    client.post(f"/chats/{chat_id}/messages/{answer.id}/show", data={"csrf_token": csrf})
+    markdown = client.get(f"/chats/{chat_id}/export.md").get_data(as_text=True)
+    assert "first answer" in markdown and "second answer" not in markdown
+
+    exported = client.get(f"/chats/{chat_id}/export.json").get_data()
+    record = json.loads(exported)
+    chat = record["chats"][0] if "chats" in record else record
+    parents = {m["content"]: m["parent_id"] for m in chat["messages"]}
+    ids = {m["content"]: m["id"] for m in chat["messages"]}
+    assert parents == {"Q": None, "first answer": ids["Q"], "second answer": ids["Q"]}
+    assert chat["leaf_id"] == ids["first answer"]
+
+    # Imported elsewhere (here: after deleting the chat) the tree and the version shown return.
+    client.post(f"/chats/{chat_id}/delete", data={"csrf_token": csrf})
+    with app.app_context():
+        import_calango_export(io.BytesIO(exported))
+    assert _bubbles(_page(client, chat_id)) == ["Q", "first answer"]
+    assert "1/2" in _page(client, chat_id)
+
+
+def test_an_import_whose_parent_comes_later_is_refused(app: Flask) -> None:
+    import io
+    import json
+
+    from calango.services.imports import ImportFileError
+    from calango.services.imports.calango_export import import_calango_export
+
+    message = {"role": "user", "content": "x", "status": "complete",
+               "timestamp": "2026-01-01T00:00:00+00:00"}  # fmt: skip
+    document = {
+        "format": "calango-export",
+        "version": 1,
+        "chats": [
+            {
+                "id": str(uuid.uuid4()),
+                "title": "loop",
+                "created_at": "2026-01-01T00:00:00+00:00",
+                "updated_at": "2026-01-01T00:00:00+00:00",
+                "messages": [
+                    {**message, "id": 1, "parent_id": 2},
+                    {**message, "id": 2, "parent_id": 1},
+                ],
+            }
+        ],
+    }
+    with app.app_context():
+        try:
+            import_calango_export(io.BytesIO(json.dumps(document).encode()))
+        except ImportFileError as exc:
+            assert "parent_id must name an earlier message" in str(exc)
+        else:
+            raise AssertionError("a cycle was imported")
+        assert db.session.query(ChatMessage).count() == 0
