@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -71,11 +72,8 @@ def show_version(chat_id: uuid.UUID, message_id: int) -> BaseResponse:
     """Show (and continue from) the version ``message_id`` ("‹ 2/3 ›")."""
     ConfirmForm()
     chat = _chat_or_404(chat_id)
-    try:
-        branch_actions.deletion_count(chat, message_id)  # is it one of the chat's messages?
-    except ChatInputError as exc:
-        return _refused(chat_id, message_id, exc)
-    branches.show_version(chat, message_id)
+    if not branches.show_version(chat, message_id):
+        flash(_("This message does not exist or was deleted."), "error")
     return _to_chat(chat_id, message_id)
 
 

@@ -208,11 +208,16 @@ def versions_of(chat_id: uuid.UUID, messages: Sequence[ChatMessage]) -> dict[int
     return versions
 
 
-def show_version(chat: ChatSession, message_id: int) -> None:
+def show_version(chat: ChatSession, message_id: int) -> bool:
     """Make the branch through message ``message_id`` (its newest continuation) the one the
-    chat shows and continues from."""
-    chat.leaf_id = newest_descendant(children_of(chat.id), message_id)
+    chat shows and continues from; False (nothing changed) when it is not one of the chat's
+    messages."""
+    tree = children_of(chat.id)
+    if not any(message_id in children for children in tree.values()):
+        return False
+    chat.leaf_id = newest_descendant(tree, message_id)
     db.session.commit()
+    return True
 
 
 def link_as_single_branch(chat_ids: Sequence[uuid.UUID]) -> None:
