@@ -248,6 +248,7 @@ def test_every_chat_becomes_a_single_branch(empty_database_url, tmp_path):
         db.session.commit()
         left = db.session.scalars(sa.text("SELECT id FROM chat_messages ORDER BY id")).all()
         assert left == [11, 12, 15]
+        db.session.remove()  # a transaction still open would hold PostgreSQL's DDL lock
         downgrade(revision=BEFORE_TREE)
         db.session.remove()
         db.engine.dispose()
