@@ -252,7 +252,7 @@ class Stack:
             self.gunicorn = subprocess.Popen(
                 command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine may take a while to import
         while time.monotonic() < deadline:
             if self.gunicorn.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log_path.read_text()[-3000:]}")
@@ -264,7 +264,7 @@ class Stack:
                 if ok and len(children_of(self.gunicorn.pid)) >= self.workers:
                     return
             time.sleep(0.1)
-        raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+        raise RuntimeError("gunicorn did not answer /healthz within 90 s")
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -317,6 +317,9 @@ with app.app_context():
     provider.set_api_key("sk-bench-0001")
     db.session.add(provider)
     db.session.commit()
+    # The fake listens on 127.0.0.1: in SERVER mode the SSRF guard refuses it unless allowed.
+    from calango.services.network_policy import set_local_providers_allowed
+    set_local_providers_allowed(True)
 """
 
 

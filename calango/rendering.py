@@ -77,3 +77,14 @@ def render_markdown(text: str | None) -> Markup:
         strip_comments=True,
     )
     return Markup(clean)
+
+
+def sanitizer_policy() -> dict[str, object]:
+    """The allow-lists above, for the chat script's live rendering of an answer being
+    written (static/js/chat-markdown.js): what it shows is sanitised by the same rules."""
+    return {
+        "tags": sorted(ALLOWED_TAGS),
+        "attributes": {tag: sorted(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        "schemes": ["http", "https", "mailto"],
+        "rel": "noopener noreferrer nofollow",
+    }

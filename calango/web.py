@@ -111,13 +111,14 @@ def _schema_gate() -> Any:
 
 def init_web(app: Flask) -> None:
     """Register headers, error handlers, ``/healthz`` and the template context."""
-    from calango.rendering import render_markdown
+    from calango.rendering import render_markdown, sanitizer_policy
     from calango.services.message_html import message_html
 
     app.after_request(_security_headers)
     app.before_request(_host_gate)  # first: nothing else runs for a refused host
     app.before_request(_schema_gate)
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.globals["markdown_policy"] = sanitizer_policy
     app.jinja_env.filters["message_html"] = message_html
 
     @app.get("/healthz")

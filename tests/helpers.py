@@ -107,3 +107,18 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def sse_events(response: Any) -> list[tuple[str, str, str | None]]:
+    """Parse a Server-Sent Events body into (event, data, id) triples."""
+    events = []
+    for block in response.get_data(as_text=True).split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.splitlines():
+            if line.startswith(":") or ":" not in line:
+                continue
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+        if "data" in fields:
+            events.append((fields.get("event", "message"), fields["data"], fields.get("id")))
+    return events

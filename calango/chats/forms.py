@@ -30,7 +30,9 @@ class MessageForm(FlaskForm):
         _l("Message"),
         render_kw={
             "rows": 3,
-            "placeholder": _l("Ask anything… (Enter sends, Shift+Enter adds a line)"),
+            # Without the script Enter adds a line: the script sets data-enter-placeholder.
+            "placeholder": _l("Ask anything…"),
+            "data-enter-placeholder": _l("Ask anything… (Enter sends, Shift+Enter adds a line)"),
         },
     )
     submit = SubmitField(_l("Send"))

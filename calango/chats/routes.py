@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -35,7 +34,7 @@ from calango.services.first_run import first_run_offers
 from calango.services.generation import request_stop
 from calango.services.imports.legacy import legacy_offer
 from calango.services.message_html import store_missing_html
-from calango.services.streams import Delta, Done, Keepalive, follow_answer
+from calango.services.streams import Delta, Done, Keepalive, finished_message, follow_answer
 
 
 def _wants_json() -> bool:
@@ -81,7 +80,7 @@ def render_chat(
         sidebar=_sidebar(),
         has_providers=options.any_configured,
         offers=[] if options.any_configured else first_run_offers(),
-        providers_url=chat_service.provider_link()[0],
+        providers_url=url_for(chat_service.provider_link()[0]),
         streaming=any(m.status == MessageStatus.STREAMING for m in messages),
         legacy_offer=legacy_offer() if chat is None else None,
     )
@@ -116,10 +115,9 @@ def show(chat_id: uuid.UUID) -> tuple[str, int] | tuple[Response, int]:
 @bp.post("/messages", defaults={"chat_id": None})
 @bp.post("/<uuid:chat_id>/messages")
 def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Response, int]:
-    """Send a message. With the script: JSON with the new bubbles. Without: wait for the
-    answer, then redirect to the chat (post/redirect/get)."""
+    """Send a message. With the script: JSON with the new bubbles. Without: redirect at once
+    to the chat (post/redirect/get), whose answer refreshes itself until it is done."""
     form = MessageForm()
-    chat = _chat_or_404(chat_id) if chat_id is not None else None
     try:
         result = chat_service.send_message(
             chat_id,
@@ -130,8 +128,9 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
         )
     except chat_service.ChatInputError as exc:
         if _wants_json():
-            link = {"url": exc.link[0], "label": exc.link[1]} if exc.link else None
+            link = {"url": url_for(exc.link[0]), "label": exc.link[1]} if exc.link else None
             return jsonify(error=exc.message, link=link), exc.status
+        chat = _chat_or_404(chat_id) if chat_id is not None else None
         return render_chat(chat, form, error=exc, status=exc.status)
 
     chat_url = url_for("chats.show", chat_id=result.chat.id)
@@ -139,12 +138,11 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
         new_chat = {}
         if chat_id is None:
             # The page becomes the chat's: its header with the actions, and the first page of
-            # the sidebar with the chat in it (its time, pin, rename, delete), as a reload would.
+            # the sidebar with the chat in it (its time, pin, rename, delete), as a reload would;
+            # the script fetches the sidebar afterwards (it is not needed to start the answer).
             new_chat = {
                 "head_html": render_template("chats/_chat_head.html", chat=result.chat),
-                "sidebar_html": render_template(
-                    "chats/_sidebar.html", sidebar=history.sidebar_page(None), chat=result.chat
-                ),
+                "sidebar_url": url_for("chats.sidebar_fragment", chat_id=result.chat.id),
             }
         return jsonify(
             chat_url=chat_url,
@@ -157,22 +155,27 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
             ),
             **new_chat,
         ), 201
-    thread = result.generation.thread
-    if thread is not None:
-        thread.join(current_app.config["PROVIDER_READ_TIMEOUT"] + 5)
     return redirect(f"{chat_url}#m-{result.assistant_message.id}", code=303)
+
+
+@bp.get("/<uuid:chat_id>/sidebar")
+def sidebar_fragment(chat_id: uuid.UUID) -> str:
+    """The sidebar's first page with this chat current (the script shows it after a send that
+    started a chat)."""
+    chat = _chat_or_404(chat_id)
+    return render_template("chats/_sidebar.html", sidebar=history.sidebar_page(None), chat=chat)
 
 
 @bp.get("/<uuid:chat_id>/messages/<int:message_id>/stream")
 def stream(chat_id: uuid.UUID, message_id: int) -> Response:
     """Server-Sent Events: the answer's text from the client's offset on, then ``done`` with
     the finished message. Never starts a generation (EventSource reconnects with GET)."""
-    _message_or_404(chat_id, message_id)
+    message = _message_or_404(chat_id, message_id)
     offset = request.headers.get("Last-Event-ID", type=int)
     if offset is None:
         offset = request.args.get("offset", 0, type=int)
     offset = min(max(offset or 0, 0), 2**62)  # an offset into text, never beyond any text
-    db.session.close()
+    db.session.close()  # ``message`` stays loaded, detached: the final render reuses it
 
     def events() -> Iterator[str]:
         yield "retry: 1500\n\n"
@@ -182,13 +185,7 @@ def stream(chat_id: uuid.UUID, message_id: int) -> Response:
             elif isinstance(event, Keepalive):
                 yield ": keepalive\n\n"
             elif isinstance(event, Done):
-                message = db.session.get(ChatMessage, message_id)
-                html = (
-                    render_template("chats/_exchange.html", messages=[message]) if message else ""
-                )
-                db.session.close()
-                payload = json.dumps({"status": event.status, "html": html})
-                yield f"event: done\ndata: {payload}\n\n"
+                yield f"event: done\ndata: {json.dumps(_done_payload(message, event))}\n\n"
                 return
 
     return Response(
@@ -196,6 +193,15 @@ def stream(chat_id: uuid.UUID, message_id: int) -> Response:
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _done_payload(message: ChatMessage, done: Done) -> dict[str, object]:
+    """The ``done`` event: the final status and the finished message's bubble, rendered once
+    from the values the producer saved (or, when it ran elsewhere, from the row)."""
+    final = finished_message(message, done)
+    html = render_template("chats/_exchange.html", messages=[final]) if final else ""
+    db.session.close()
+    return {"status": final.status if final else None, "html": html}
 
 
 @bp.post("/<uuid:chat_id>/messages/<int:message_id>/stop")

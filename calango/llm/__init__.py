@@ -7,6 +7,7 @@ the fake provider alone (tests/fakes/provider_server.py).
 from calango.llm.cancel import CancelToken
 from calango.llm.context import context_window, estimate_tokens, trim_to_budget
 from calango.llm.errors import (
+    AddressRefused,
     AuthError,
     BadRequestError,
     ConnectionLostError,
@@ -46,6 +47,7 @@ __all__ = [
     "ENV_KEYS",
     "PRESETS",
     "PROVIDER_KINDS",
+    "AddressRefused",
     "AuthError",
     "BadRequestError",
     "CancelToken",

@@ -10,6 +10,7 @@ import openai
 
 from calango.llm.cancel import make_cancellable
 from calango.llm.errors import AuthError
+from calango.llm.netguard import guard_connections
 from calango.llm.providers import (
     GEMINI_BASE_URL,
     LOCAL_PLACEHOLDER_KEY,
@@ -19,24 +20,37 @@ from calango.llm.providers import (
 )
 
 # One connection pool for every provider: building an SDK client with its own pool costs
-# ~20 ms of CPU (TLS context), with a shared one ~0.2 ms. Timeouts are set per request.
-_http_client: httpx2.Client | None = None
+# ~20 ms of CPU (TLS context), with a shared one ~0.2 ms. Timeouts are set per request. A
+# second pool, guarded, connects only to public addresses (the SSRF guard): a connection opened
+# for a local provider is never handed to a request that must not reach one.
+_http_clients: dict[bool, httpx2.Client] = {}
 _http_client_lock = threading.Lock()
 
 
-def shared_http_client() -> httpx2.Client:
-    """The process's HTTP client; its connections can be cut by a ``CancelToken``."""
-    global _http_client
+def shared_http_client(guarded: bool = False) -> httpx2.Client:
+    """The process's HTTP client; its connections can be cut by a ``CancelToken``. The
+    ``guarded`` one refuses non-public addresses at connect time, and ignores proxy variables
+    (a proxy would resolve the provider's host where the guard cannot check it)."""
     with _http_client_lock:
-        if _http_client is None or _http_client.is_closed:
+        client = _http_clients.get(guarded)
+        if client is None or client.is_closed:
             client = httpx2.Client(
                 limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
                 timeout=httpx2.Timeout(120.0, connect=10.0),
                 follow_redirects=True,
+                trust_env=not guarded,
             )
+            if guarded:
+                guard_connections(client)
             make_cancellable(client)
-            _http_client = client
-        return _http_client
+            _http_clients[guarded] = client
+        return client
+
+
+def http_client_for(settings: ProviderSettings) -> httpx2.Client:
+    """The shared client ``settings`` may use: the guarded one unless local addresses are
+    allowed."""
+    return shared_http_client(guarded=not settings.allow_private_addresses)
 
 
 def api_key(settings: ProviderSettings) -> str:
@@ -64,7 +78,7 @@ def openai_client(
         base_url=base_url,
         timeout=timeout(settings, read),
         max_retries=settings.max_retries if max_retries is None else max_retries,
-        http_client=shared_http_client(),
+        http_client=http_client_for(settings),
     )
 
 
@@ -81,7 +95,7 @@ def anthropic_client(
         base_url=base_url,
         timeout=timeout(settings, read),
         max_retries=settings.max_retries if max_retries is None else max_retries,
-        http_client=shared_http_client(),
+        http_client=http_client_for(settings),
     )
 
 

@@ -76,6 +76,20 @@ class NotAnApiError(ProviderError):
     stream without a single event of the expected shape. Usually a wrong base URL."""
 
 
+class AddressRefused(ProviderError):
+    """The provider's address is not public (loopback, private, link-local…) and this server
+    does not allow local providers (the SSRF guard, :mod:`calango.llm.netguard`)."""
+
+    def __init__(self, host: str, address: str, reason: str) -> None:
+        super().__init__(f"{host} resolves to {address} ({reason}), which is not allowed")
+        self.host = host
+        self.address = address
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.host, self.address, self.reason))
+
+
 class RequestCancelled(ProviderError):
     """The request was cancelled (Stop) before it finished; never retried."""
 
@@ -179,10 +193,26 @@ def _response_text(response: httpx2.Response | None) -> str | None:
         return None
 
 
+def _refusal_in_chain(exc: BaseException) -> AddressRefused | None:
+    """The guard's refusal that caused ``exc``: the SDKs wrap whatever the transport raised
+    in a connection error."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, AddressRefused):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def map_exception(exc: BaseException) -> ProviderError:
     """Turn an openai/anthropic SDK or httpx2 exception into a typed ``ProviderError``."""
     if isinstance(exc, ProviderError):
         return exc
+    refused = _refusal_in_chain(exc)
+    if refused is not None:
+        return refused
     if isinstance(exc, openai.APIStatusError | anthropic.APIStatusError):
         status = exc.status_code
         detail = extract_detail(_response_text(exc.response)) or truncate(exc.message)

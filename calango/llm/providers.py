@@ -26,6 +26,9 @@ class ProviderSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
     max_retries: int = 2
+    # False on a SERVER that does not allow local providers: connections then go through the
+    # SSRF guard (calango.llm.netguard), decided by the service layer, never here.
+    allow_private_addresses: bool = True
 
     def __repr__(self) -> str:  # keep the key out of logs and tracebacks
         key = "set" if self.api_key else None
@@ -33,7 +36,8 @@ class ProviderSettings:
             f"ProviderSettings(name={self.name!r}, kind={self.kind!r}, "
             f"base_url={self.base_url!r}, api_key={key!r}, connect_timeout="
             f"{self.connect_timeout!r}, read_timeout={self.read_timeout!r}, "
-            f"max_retries={self.max_retries!r})"
+            f"max_retries={self.max_retries!r}, "
+            f"allow_private_addresses={self.allow_private_addresses!r})"
         )
 
 

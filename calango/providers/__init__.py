@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("providers", __name__, url_prefix="/settings/providers")
 
-from calango.providers import routes  # noqa: E402, F401
+from calango.providers import network, routes  # noqa: E402, F401

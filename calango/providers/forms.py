@@ -25,6 +25,7 @@ from calango.forms import UniqueNameForm, name_field, strip_whitespace
 from calango.llm import PROVIDER_KINDS
 from calango.models import Provider
 from calango.models.provider import BASE_URL_MAX, MODEL_NAME_MAX, PRICE_MAX
+from calango.services.network_policy import base_url_refusal
 from calango.services.providers import is_http_url, normalize_models
 
 KIND_LABELS = {
@@ -158,6 +159,9 @@ class ProviderForm(UniqueNameForm):
                     "like https://api.groq.com/openai/v1."
                 )
             )
+        refusal = base_url_refusal(field.data)
+        if refusal:
+            raise ValidationError(refusal)
 
     def validate_models(self, field: TextAreaField) -> None:
         for number, name in enumerate((field.data or "").splitlines(), start=1):

@@ -15,6 +15,7 @@ from calango.llm import PRESETS, ProviderError
 from calango.models import Provider
 from calango.providers import bp
 from calango.providers.forms import ProviderActionForm, ProviderForm, parse_model_lines
+from calango.providers.network import local_providers_form
 from calango.services import providers as service
 from calango.services.first_run import (
     OfferUnavailable,
@@ -57,6 +58,7 @@ def index() -> str:
         rows=service.list_providers(),
         offers=first_run_offers(),
         presets=PRESETS,
+        network_form=local_providers_form(),
     )
 
 

@@ -20,19 +20,15 @@ from calango.i18n import format_number
 from calango.llm import ProviderSettings, find_price
 from calango.models import ChatMessage, ChatSession, MessageStatus, Persona, Provider
 from calango.models.types import utcnow
-from calango.services import branches
+from calango.services import branches, generation
 from calango.services.chat import (
     ChatInputError,
     _claim_for_sending,
-    _resolve_provider,
     build_context,
+    refuse_if_busy,
+    resolve_provider,
 )
-from calango.services.generation import (
-    Generation,
-    GenerationRequest,
-    request_stop,
-    start_generation,
-)
+from calango.services.generation import Generation, GenerationRequest, request_stop
 from calango.services.message_html import final_html_values
 from calango.services.preferences import remember_chat_choice
 
@@ -55,10 +51,8 @@ def start_answer(
     assistant: ChatMessage,
     context: list[dict[str, str]],
 ) -> Generation:
-    """Start writing the committed ``streaming`` answer ``assistant``.
-
-    The one place this module starts a generation (the send path has its own entry point;
-    switch this call to it when they merge)."""
+    """Start writing the committed ``streaming`` answer ``assistant``: the answer protocol's
+    entry point (calango.services.generation.start_answer), with the model's price."""
     price = find_price(
         provider_name=provider.name,
         kind=provider.kind,
@@ -66,7 +60,7 @@ def start_answer(
         model=model,
         overrides=provider.price_overrides,
     )
-    return start_generation(
+    return generation.start_answer(
         GenerationRequest(
             message_id=assistant.id,
             settings=settings,
@@ -125,16 +119,15 @@ def _answer(
 ) -> Started:
     """Write a new version under ``parent``: a question ``new_text`` (a sibling of the edited
     one) and its answer, or (``new_text`` None) only an answer to ``parent``."""
-    provider, settings, model = _resolve_provider(provider_name, model_value)
+    provider, settings, model = resolve_provider(provider_name, model_value)
     persona = _persona(persona_name)
     now = utcnow()
-    _claim_for_sending(chat, now)
-    history = branches.read_branch_from(chat.id, parent.id if parent else None)
+    chat = _claim_for_sending(chat.id, now, persona)  # also sets the persona, leaf_id NULL
+    view = branches.read_for_send(chat.id, parent.id if parent else None, now, newest_id=False)
+    refuse_if_busy(view)
     context = build_context(
-        chat, persona.prompt if persona else None, new_text, model, branch=history
+        chat, persona.prompt if persona else None, new_text, model, branch=view.branch
     )
-    chat.persona = persona.name if persona else None
-    chat.persona_id = persona.id if persona else None
     answer_to = parent
     if new_text is not None:
         answer_to = ChatMessage(

@@ -18,13 +18,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true, update
 from sqlalchemy.orm import aliased
 
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, MessageStatus
+from calango.services.generation import lease_seconds
 
 SENT_ROLES = ("user", "assistant")
 # No branch is this long; the bound only keeps a walk finite should rows ever form a cycle
@@ -107,6 +109,70 @@ def read_branch_from(chat_id: uuid.UUID, start: ColumnElement[Any] | int | None)
             branch.turns.append((role, content))
     branch.leaf_id = rows[-1].id if rows else None
     return branch
+
+
+@dataclass
+class SendView:
+    """What a send reads after claiming the chat, in one statement (``read_for_send``)."""
+
+    branch: Branch
+    busy: bool  # an answer of the chat, on any branch, is being written
+    newest_id: int | None  # the table's highest message id (asked for on SQLite only)
+
+
+def newest_message_id() -> int:
+    """The highest message id of the table (0 when empty). Only safe while this transaction
+    holds SQLite's write lock: the next two rows are then this + 1 and + 2."""
+    return db.session.scalar(select(func.coalesce(func.max(ChatMessage.id), 0))) or 0
+
+
+def read_for_send(
+    chat_id: uuid.UUID, start: ColumnElement[Any] | int | None, now: datetime, newest_id: bool
+) -> SendView:
+    """The branch from the root down to ``start``, whether an answer of the chat is being
+    written (a heartbeat within the lease: a dead producer's answer does not block) and, with
+    ``newest_id``, the table's highest message id: one SELECT (a one-row table joined to the
+    branch, so that the two figures come back for an empty branch too)."""
+    alive = now - timedelta(seconds=lease_seconds())
+    streaming = aliased(ChatMessage)
+    busy = (
+        select(func.count(streaming.id))
+        .where(
+            streaming.session_id == chat_id,
+            streaming.status == MessageStatus.STREAMING,
+            streaming.heartbeat_at >= alive,
+        )
+        .scalar_subquery()
+    )
+    columns: list[Any] = [busy]
+    if newest_id:
+        every = aliased(ChatMessage)
+        columns.append(select(func.coalesce(func.max(every.id), 0)).scalar_subquery())
+    walk = walk_up(chat_id, start) if start is not None else None
+    one = select(literal(1).label("one")).subquery("one")
+    if walk is None:
+        rows = db.session.execute(select(*columns).select_from(one)).all()
+        turns: list[Any] = []
+    else:
+        path = (
+            select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status,
+                   walk.c.depth)
+            .join(walk, ChatMessage.id == walk.c.id)
+            .subquery("path")
+        )  # fmt: skip
+        rows = db.session.execute(
+            select(*columns, path.c.id, path.c.role, path.c.content, path.c.status)
+            .select_from(one.outerjoin(path, true()))
+            .order_by(path.c.depth.desc())
+        ).all()
+        turns = [row[len(columns) :] for row in rows if row[len(columns)] is not None]
+    first = rows[0]
+    branch = Branch()
+    for _id, role, content, status in turns:
+        if role in SENT_ROLES and status != MessageStatus.STREAMING and content.strip():
+            branch.turns.append((role, content))
+    branch.leaf_id = turns[-1][0] if turns else None
+    return SendView(branch, bool(first[0]), int(first[1]) if newest_id else None)
 
 
 def branch_messages(

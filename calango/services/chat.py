@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, insert, select, update
 
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
@@ -29,20 +30,29 @@ from calango.models import (
     MessageStatus,
     Persona,
     Provider,
+    Setting,
 )
 from calango.models.chat import TITLE_MAX
+from calango.models.names import normalize_name
 from calango.models.types import utcnow
-from calango.services.branches import Branch, read_branch
+from calango.services.branches import (
+    Branch,
+    SendView,
+    leaf_expression,
+    newest_message_id,
+    read_branch,
+    read_for_send,
+)
 from calango.services.composer import split_model_value
 from calango.services.generation import (
     Generation,
     GenerationRequest,
-    lease_seconds,
     request_stop,
     start_generation,
 )
-from calango.services.message_html import final_html_values
-from calango.services.preferences import remember_chat_choice
+from calango.services.message_html import NO_HTML, final_html_values
+from calango.services.network_policy import local_providers_allowed
+from calango.services.preferences import prime_settings, primed_keys, remember_chat_choice
 from calango.services.titles import clean_title
 
 
@@ -53,7 +63,7 @@ class ChatInputError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-        self.link = link  # (url, label) where the user can fix it
+        self.link = link  # (endpoint, label) of the page where the user can fix it
 
 
 @dataclass
@@ -78,8 +88,8 @@ def message_count(chat: ChatSession) -> int:
 
 
 def provider_link() -> tuple[str, str]:
-    """Where providers are set up: (url, label)."""
-    return url_for("providers.index"), _("Settings → Providers")
+    """Where providers are set up: (endpoint, label); the route makes the address."""
+    return "providers.index", _("Settings → Providers")
 
 
 def _model_of(provider: Provider, value: str) -> str:
@@ -106,8 +116,66 @@ def _model_of(provider: Provider, value: str) -> str:
     return model
 
 
-def _resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings, str]:
-    provider = db.session.scalars(Provider.select_by_name(name)).first()
+@dataclass
+class Lookup:
+    """What the send's first statement reads."""
+
+    provider: Provider | None
+    persona: Persona | None
+    leaf_hint: int | None = None  # the chat's leaf_id (a hint: the claim comes later)
+    message_ids: tuple[int, int] | None = None  # PostgreSQL: two ids from the sequence
+
+
+def _lookup(
+    provider_name: str,
+    persona_name: str,
+    session_id: uuid.UUID | None = None,
+    take_ids: bool = False,
+) -> Lookup:
+    """The provider and the persona by name, with the preferences this request needs
+    (language, theme, last choice), the chat's leaf (``session_id``) and, on PostgreSQL with
+    ``take_ids``, two message ids, in one statement."""
+    preferences = [
+        select(Setting.value).where(Setting.key == key).scalar_subquery() for key in primed_keys()
+    ]
+    extra: list[Any] = []
+    if session_id is not None:
+        leaf = select(ChatSession.leaf_id).where(ChatSession.id == session_id)
+        extra.append(leaf.scalar_subquery())
+    ids = take_ids and db.session.get_bind().dialect.name == "postgresql"
+    if ids:
+        sequence = func.pg_get_serial_sequence(ChatMessage.__tablename__, "id")
+        extra += [func.nextval(sequence), func.nextval(sequence)]
+    persona_match = Persona.name_key == normalize_name(persona_name) if persona_name else false()
+    row = db.session.execute(
+        select(Provider, Persona, *extra, *preferences)
+        .select_from(Provider)
+        .outerjoin(Persona, persona_match)
+        .where(Provider.name_key == normalize_name(provider_name))
+        .limit(1)
+    ).first()
+    if row is None:
+        return Lookup(None, None)
+    found = Lookup(row[0], row[1])
+    rest = list(row[2:])
+    if session_id is not None:
+        found.leaf_hint = rest.pop(0)
+    if ids:
+        found.message_ids = (rest.pop(0), rest.pop(0))
+    prime_settings(dict(zip(primed_keys(), rest, strict=True)))
+    return found
+
+
+def resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings, str]:
+    """The provider called ``name``, its settings (key resolved) and the model the menu's
+    ``value`` names, for a caller that starts answers itself (regenerate, the arena); raises
+    ChatInputError (translated) for anything the user must fix."""
+    return _resolve_provider(_lookup(name, "").provider, name, value)
+
+
+def _resolve_provider(
+    provider: Provider | None, name: str, value: str
+) -> tuple[Provider, ProviderSettings, str]:
     if provider is None:
         raise ChatInputError(
             _("The provider “%(name)s” no longer exists. Pick another one.", name=name),
@@ -158,6 +226,7 @@ def _resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings
         connect_timeout=config["PROVIDER_CONNECT_TIMEOUT"],
         read_timeout=config["PROVIDER_READ_TIMEOUT"],
         max_retries=config["PROVIDER_MAX_RETRIES"],
+        allow_private_addresses=local_providers_allowed(),
     )
     return provider, settings, model
 
@@ -171,7 +240,8 @@ def build_context(
 ) -> list[dict[str, str]]:
     """System prompt, the visible branch's messages in order (only the text they hold), the
     new message (None: the branch already ends with the question, as when regenerating);
-    trimmed oldest-first to the model's context budget."""
+    trimmed oldest-first to the model's context budget. ``branch`` is the turns when the
+    caller read them already."""
     messages: list[dict[str, str]] = []
     if persona_prompt:
         messages.append({"role": "system", "content": persona_prompt})
@@ -186,35 +256,44 @@ def build_context(
     return trim_to_budget(messages, window - reserve)
 
 
-def _claim_for_sending(chat: ChatSession, now: datetime) -> None:
-    """Take the chat for this send, or refuse while another answer in it is being written.
+def _claim_for_sending(
+    session_id: uuid.UUID, now: datetime, persona: Persona | None
+) -> ChatSession:
+    """Take the chat for this send (the chat, updated, in the same statement).
 
     Two tabs sending at once would each build a context without the other's answer. The
     UPDATE comes first: it locks the chat's row on PostgreSQL (and takes SQLite's single write
     lock), so a second send waits here until the first has committed its ``streaming``
-    answer, and the check below, a fresh statement, then sees it. The context is read after
-    this, so it holds every earlier answer.
+    answer; the branch read after it, a fresh statement, then sees that answer
+    (``branches.read_for_send``), and the send is refused while it is being written
+    (``refuse_if_busy``).
     """
-    # The message written next is the chat's newest: the visible branch ends there (NULL).
-    db.session.execute(
-        update(ChatSession).where(ChatSession.id == chat.id).values(updated_at=now, leaf_id=None)
-    )
-    alive = now - timedelta(seconds=lease_seconds())
-    busy = db.session.scalar(
-        select(ChatMessage.id)
-        .where(
-            ChatMessage.session_id == chat.id,
-            ChatMessage.status == MessageStatus.STREAMING,
-            ChatMessage.heartbeat_at >= alive,  # a dead producer's answer does not block
+    chat = db.session.execute(
+        update(ChatSession)
+        .where(ChatSession.id == session_id)
+        .values(
+            updated_at=now,
+            persona=persona.name if persona is not None else None,
+            persona_id=persona.id if persona is not None else None,
+            # The message written next is the chat's newest: the visible branch ends there.
+            leaf_id=None,
         )
-        .limit(1)
-    )
-    if busy is not None:
+        .returning(ChatSession)
+    ).scalar_one_or_none()
+    if chat is None:
+        db.session.rollback()
+        raise ChatInputError(_("This chat no longer exists."), status=404)
+    return chat
+
+
+def refuse_if_busy(view: SendView) -> None:
+    """Refuse the send while an answer in the chat (on any branch) is being written."""
+    if view.busy:
         db.session.rollback()
         raise ChatInputError(
             _(
-                "An answer in this chat is still being written. Wait for it to finish, or "
-                "stop it, then send your message again."
+                "An answer in this chat is still being written. Wait for it to finish, "
+                "or stop it, then send your message again."
             ),
             status=409,
         )
@@ -241,15 +320,11 @@ def send_message(
             ),
             status=413,
         )
-    chat = None
-    if session_id is not None:
-        chat = db.session.get(ChatSession, session_id)
-        if chat is None:
-            raise ChatInputError(_("This chat no longer exists."), status=404)
-    provider, settings, model = _resolve_provider(provider_name, model)
-    persona_prompt, persona = None, None
+    found = _lookup(provider_name, persona_name, session_id, take_ids=True)
+    persona = found.persona
+    provider, settings, model = _resolve_provider(found.provider, provider_name, model)
+    persona_prompt = None
     if persona_name:
-        persona = db.session.scalars(Persona.select_by_name(persona_name)).first()
         if persona is None:
             raise ChatInputError(
                 _("The persona “%(name)s” no longer exists. Pick another one.", name=persona_name)
@@ -257,32 +332,47 @@ def send_message(
         persona_name, persona_prompt = persona.name, persona.prompt
 
     now = utcnow()
-    branch = None
-    if chat is not None:
-        leaf_hint = chat.leaf_id  # read before the claim makes the new answer the leaf
-        _claim_for_sending(chat, now)
-        branch = read_branch(chat, leaf_hint)
+    now = utcnow()
+    chat: ChatSession | None = None
+    parent_id: int | None = None
+    if session_id is not None:
+        chat = _claim_for_sending(session_id, now, persona)
+        start = leaf_expression(chat.id, found.leaf_hint)
+        view = read_for_send(chat.id, start, now, newest_id=found.message_ids is None)
+        refuse_if_busy(view)
+        parent_id, newest_id, branch = view.branch.leaf_id, view.newest_id, view.branch
+    else:
+        branch = Branch()
     context = build_context(chat, persona_prompt, text, model, branch)
     if chat is None:
-        chat = ChatSession(title=title_from(text), created_at=now)
+        chat = ChatSession(
+            id=uuid.uuid4(), title=title_from(text), created_at=now, updated_at=now,
+            persona=persona_name or None, persona_id=persona.id if persona else None,
+        )  # fmt: skip
         db.session.add(chat)
-    chat.updated_at = now
-    chat.persona = persona_name or None
-    chat.persona_id = persona.id if persona is not None else None
-    db.session.flush()
-    user_message = ChatMessage(
-        session_id=chat.id, role="user", content=text, timestamp=now,
-        persona=persona_name or None, status=MessageStatus.COMPLETE,
-        parent_id=branch.leaf_id if branch else None, **final_html_values(text),
-    )  # fmt: skip
-    db.session.add(user_message)
-    db.session.flush()  # the answer's parent is the question
-    assistant = ChatMessage(
-        session_id=chat.id, role="assistant", content="", timestamp=now,
-        status=MessageStatus.STREAMING, provider=provider.name, model=model,
-        persona=persona_name or None, heartbeat_at=now, parent_id=user_message.id,
-    )  # fmt: skip
-    db.session.add(assistant)
+    if found.message_ids is not None:  # PostgreSQL: taken from the sequence in _lookup
+        user_id, assistant_id = sorted(found.message_ids)
+    else:  # SQLite: this transaction holds the write lock (the claim, or the chat's INSERT)
+        if session_id is None:
+            db.session.flush()
+            newest_id = newest_message_id()
+        user_id, assistant_id = newest_id + 1, newest_id + 2
+    # Both messages in one multi-row INSERT (the ORM would send one per row), with their ids
+    # given so that the answer can name the question as its parent.
+    common = {"session_id": chat.id, "timestamp": now, "persona": persona_name or None}
+    rows = [
+        dict(id=user_id, parent_id=parent_id, role="user", content=text,
+             status=MessageStatus.COMPLETE, provider=None, model=None, heartbeat_at=None,
+             **common, **final_html_values(text)),
+        dict(id=assistant_id, parent_id=user_id, role="assistant", content="",
+             status=MessageStatus.STREAMING, provider=provider.name, model=model,
+             heartbeat_at=now, **common, **NO_HTML),
+    ]  # fmt: skip
+    inserted = db.session.scalars(
+        insert(ChatMessage).returning(ChatMessage), rows, execution_options={"render_nulls": True}
+    )
+    by_role = {m.role: m for m in inserted}
+    user_message, assistant = by_role["user"], by_role["assistant"]
     remember_chat_choice(provider, model, persona)
     db.session.commit()
 

@@ -82,18 +82,24 @@ def _check_events(text: str) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise _located(
-                        _(
-                            "The file is nested more than %(max)d levels deep; a configuration "
-                            "needs far fewer.",
-                            max=MAX_DEPTH,
-                        ),
-                        event.start_mark,
-                    )
+                    raise _located(_depth_message(), event.start_mark)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        # libyaml (bundled with PyYAML ≥ 6.0.3) refuses deep nesting on its own while it looks
+        # ahead, before our count sees the events: it is the same refusal, said our way.
+        if "nesting depth" not in str(exc.problem):
+            raise
+        raise _located(_depth_message(), exc.problem_mark) from None
     finally:
         loader.dispose()
+
+
+def _depth_message() -> str:
+    return _(
+        "The file is nested more than %(max)d levels deep; a configuration needs far fewer.",
+        max=MAX_DEPTH,
+    )
 
 
 def _key_text(node: yaml.Node) -> str:

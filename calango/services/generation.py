@@ -1,14 +1,15 @@
-"""The producer of an assistant answer, decoupled from the browser connection.
+"""Running answers in this process: start one, stop one anywhere, vouch for them, sweep the
+ones whose producer died.
 
-One producer thread (a greenlet under gevent) per answer owns the provider stream. It writes
-the accumulated text to the message row about once a second and at the end (usage, cost,
-latency, final status), and fans the text out to in-process listeners (the SSE endpoint).
-Closing the tab never loses the answer; a killed process loses at most the last second and
-its rows are marked ``interrupted`` once their heartbeat is older than the lease.
+An answer is keyed by its assistant message: several can run for one prompt (the arena) or
+one chat. ``start_answer`` starts the producer (``services.producer``) for a message already
+committed as ``streaming``; the producer alone writes the row's text and final state.
 
-Across processes the database is the only shared state: ``heartbeat_at`` (refreshed by a
-per-process keeper) says a producer is alive, ``stop_requested`` carries Stop from any
-worker to the producer.
+Across processes the database is the shared state: ``heartbeat_at`` is written only by this
+process's keeper (once a second for every local producer) and says a producer is alive;
+``stop_requested`` is the one Stop channel: set by ``request_stop`` in any process, delivered
+at once to a local producer, by ``NOTIFY`` to one elsewhere (``services.answer_bus``), and
+checked by the keeper each second as the catch-up when a notification was missed.
 """
 
 from __future__ import annotations
@@ -19,38 +20,22 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
-from typing import Any
 
 from flask import Flask, current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from calango.extensions import db
-from calango.llm import (
-    CancelToken,
-    ChatStream,
-    Finish,
-    Price,
-    ProviderError,
-    ProviderSettings,
-    TextDelta,
-    Usage,
-    compute_cost,
-    estimate_tokens,
-    open_chat_stream,
-)
+from calango.llm import CancelToken, ChatStream, Price, ProviderSettings
 from calango.models import ChatMessage, MessageStatus
 from calango.models.types import utcnow
-from calango.services.call_log import UNEXPECTED, error_class_of
-from calango.services.message_html import NO_HTML, final_html_values
-from calango.services.provider_errors import describe_provider_error
+from calango.services.answer_bus import AnswerBus, bus
+from calango.services.answer_events import Delta, Done
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL = 1.0  # seconds between writes of the accumulated text
 KEEPER_INTERVAL = 1.0  # seconds between heartbeats / stop checks of local producers
+
+LocalEvent = Delta | Done
 
 
 @dataclass
@@ -67,43 +52,56 @@ class GenerationRequest:
 
 @dataclass
 class Generation:
-    """A running producer and its in-process listeners."""
+    """A running producer: the text so far, its end, and its in-process followers."""
 
     request: GenerationRequest
     thread: threading.Thread | None = None
     text: str = ""
-    done: bool = False
+    done: Done | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    listeners: list[queue.Queue[tuple[str, str]]] = field(default_factory=list)
+    listeners: list[queue.Queue[LocalEvent]] = field(default_factory=list)
     stream: ChatStream | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
 
-    def subscribe(self) -> tuple[str, queue.Queue[tuple[str, str]] | None]:
-        """The text so far and a queue of ("delta", text) / ("done", status) events.
-
-        Returns no queue when the answer is already finished.
-        """
+    def subscribe(self) -> tuple[str, queue.Queue[LocalEvent] | None, Done | None]:
+        """The text so far, a queue of what follows (``Delta``, then one ``Done``), or — when
+        the answer already ended — no queue and its ``Done``."""
         with self.lock:
-            if self.done:
-                return self.text, None
-            listener: queue.Queue[tuple[str, str]] = queue.Queue()
+            if self.done is not None:
+                return self.text, None, self.done
+            listener: queue.Queue[LocalEvent] = queue.Queue()
             self.listeners.append(listener)
-            return self.text, listener
+            return self.text, listener, None
 
-    def unsubscribe(self, listener: queue.Queue[tuple[str, str]]) -> None:
+    def unsubscribe(self, listener: queue.Queue[LocalEvent]) -> None:
         with self.lock:
             if listener in self.listeners:
                 self.listeners.remove(listener)
 
-    def _publish(self, kind: str, payload: str) -> None:
+    def add_text(self, chunk: str, app: Flask) -> None:
+        """Text from the provider: to local followers at once, to other processes batched."""
         with self.lock:
-            if kind == "delta":
-                self.text += payload
-            else:
-                self.done = True
+            start = len(self.text)
+            self.text += chunk
+            event = Delta(chunk, len(self.text))
             for listener in self.listeners:
-                listener.put((kind, payload))
+                listener.put(event)
+        bus(app).publish_text(self.request.message_id, start, chunk)
+
+    def finish(self, done: Done, app: Flask) -> None:
+        """The final state is committed: tell every follower, here and elsewhere."""
+        with self.lock:
+            self.done = done
+            for listener in self.listeners:
+                listener.put(done)
+        bus(app).publish_end(self.request.message_id, done.status or "")
+
+    def resend(self, start: int, answers: AnswerBus) -> None:
+        """A follower elsewhere asks for the text from ``start`` on: publish it again."""
+        with self.lock:
+            chunk = self.text[start:] if self.done is None else ""
+        answers.publish_text(self.request.message_id, start, chunk)
 
     def stop(self) -> None:
         """Ask the producer to stop: cancelling cuts a request still waiting for the provider's
@@ -136,17 +134,19 @@ class GenerationRegistry:
                     target=self._keep, name="calango-keeper", daemon=True
                 )
                 self._keeper.start()
+        bus(self.app).add_producer(generation.request.message_id, generation)
 
     def remove(self, message_id: int) -> None:
         with self.lock:
             self.running.pop(message_id, None)
+        bus(self.app).remove_producer(message_id)
 
     def snapshot(self) -> list[Generation]:
         with self.lock:
             return list(self.running.values())
 
     def _keep(self) -> None:
-        """Refresh heartbeats of local producers and deliver Stop requested elsewhere."""
+        """The one heartbeat writer; also the catch-up for Stop requested elsewhere."""
         while True:
             time.sleep(KEEPER_INTERVAL)
             generations = self.snapshot()
@@ -191,15 +191,18 @@ def registry(app: Flask | None = None) -> GenerationRegistry:
     return reg
 
 
-def start_generation(request: GenerationRequest) -> Generation:
-    """Start the producer for an assistant message already committed as ``streaming``."""
+def start_answer(request: GenerationRequest) -> Generation:
+    """Start writing the answer of an assistant message already committed as ``streaming``
+    (with ``heartbeat_at`` set). The one entry point for a send, a regenerate, a retry or
+    each answer of an arena round; it returns at once, the producer runs in the background.
+    """
+    from calango.services.producer import produce
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     generation = Generation(request=request)
     # Not a daemon: a clean shutdown waits for answers in flight to be saved.
     generation.thread = threading.Thread(
-        target=_produce,
-        args=(app, generation),
-        name=f"calango-answer-{request.message_id}",
+        target=produce, args=(app, generation), name=f"calango-answer-{request.message_id}"
     )
     registry(app).add(generation)
     generation.thread.start()
@@ -210,166 +213,7 @@ def start_generation(request: GenerationRequest) -> Generation:
     return generation
 
 
-def _save(message_id: int, **values: Any) -> bool:
-    """Write ``values`` to the message; returns whether Stop was requested meanwhile."""
-    db.session.execute(update(ChatMessage).where(ChatMessage.id == message_id).values(**values))
-    stop = db.session.scalar(select(ChatMessage.stop_requested).where(ChatMessage.id == message_id))
-    db.session.commit()
-    return bool(stop)
-
-
-def _usage_json(usage: Usage) -> dict[str, Any]:
-    return {
-        "prompt": usage.prompt_tokens,
-        "completion": usage.completion_tokens,
-        "total": usage.total_tokens,
-        "estimated": usage.estimated,
-    }
-
-
-def _produce(app: Flask, generation: Generation) -> None:
-    request = generation.request
-    message_id = request.message_id
-    started = time.monotonic()
-    first_token_at: float | None = None
-    usage: Usage | None = None
-    status = MessageStatus.COMPLETE
-    error_text: str | None = None
-    error_class: str | None = None
-    with app.app_context(), force_locale(request.locale):
-        try:
-            last_flush = time.monotonic()
-            flushed_len = 0
-            stream = open_chat_stream(
-                request.settings, request.model, request.messages, cancel=generation.cancel
-            )
-            generation.stream = stream
-            with stream:
-                if generation.stop_event.is_set():
-                    raise _Stopped
-                for event in stream:
-                    if isinstance(event, TextDelta):
-                        if first_token_at is None:
-                            first_token_at = time.monotonic()
-                        # PostgreSQL refuses NUL in text: a model's stray NUL must not cost
-                        # the whole answer at the next save.
-                        generation._publish("delta", event.text.replace("\x00", ""))
-                    elif isinstance(event, Usage):
-                        usage = event
-                    elif isinstance(event, Finish):
-                        pass
-                    if generation.stop_event.is_set():
-                        raise _Stopped
-                    now = time.monotonic()
-                    # The first text is written at once, so that followers in other workers
-                    # (polling the row) start showing the answer without waiting a full second.
-                    due = flushed_len == 0 or now - last_flush >= FLUSH_INTERVAL
-                    if due and len(generation.text) != flushed_len:
-                        flushed_len = len(generation.text)
-                        last_flush = now
-                        # A growing text has no stored HTML (see message_html).
-                        partial = {"content": generation.text, **NO_HTML}
-                        if _save(message_id, heartbeat_at=utcnow(), **partial):
-                            raise _Stopped
-                if generation.stop_event.is_set():
-                    raise _Stopped  # the stream was closed under us and just ended
-        except _Stopped:
-            status = MessageStatus.STOPPED
-        except ProviderError as exc:
-            if generation.stop_event.is_set():
-                status = MessageStatus.STOPPED  # closing the stream on Stop looks like a cut
-            else:
-                status = MessageStatus.ERROR
-                error_text = describe_provider_error(exc, request.settings.name)
-                error_class = error_class_of(exc)
-                log.info("provider error for message %s: %r", message_id, exc)
-        except Exception:
-            log.exception("answer %s failed", message_id)
-            status = MessageStatus.ERROR
-            error_class = UNEXPECTED
-            error_text = _("Calango hit an unexpected error while answering. Details are in "
-                           "the server log.")  # fmt: skip
-        finally:
-            generation.stream = None
-        text = generation.text
-        if usage is None and text:
-            # A partial answer still cost what was streamed: estimate both sides. A request
-            # refused before any token (401, 429, ...) is not billed: no usage, no cost.
-            prompt = sum(estimate_tokens(m["content"]) for m in request.messages)
-            usage = Usage(prompt, estimate_tokens(text), estimated=True)
-        values: dict[str, Any] = {
-            "content": text,
-            **_final_html(text, message_id),
-            "status": status,
-            "error": error_text,
-            "error_class": error_class,
-            "token_usage": _usage_json(usage) if usage else None,
-            # The same counts as plain columns, for the dashboard's sums.
-            "prompt_tokens": usage.prompt_tokens if usage else None,
-            "completion_tokens": usage.completion_tokens if usage else None,
-            "tokens_estimated": usage.estimated if usage else None,
-            "cost": _cost(request.price, usage, message_id),
-            "ttft_ms": round((first_token_at - started) * 1000) if first_token_at else None,
-            "total_ms": round((time.monotonic() - started) * 1000),
-            "heartbeat_at": None,
-        }
-        try:
-            _save_final(message_id, values)
-        finally:
-            db.session.remove()
-            registry(app).remove(message_id)
-            generation._publish("done", values["status"])
-
-
-def _cost(price: Price | None, usage: Usage | None, message_id: int) -> Decimal | None:
-    """The answer's cost, or ``None`` when it cannot be computed or stored (an absurd price
-    in old data must not keep the answer from being saved)."""
-    try:
-        return compute_cost(price, usage)
-    except Exception:
-        log.warning("no cost for answer %s: price %r", message_id, price, exc_info=True)
-        return None
-
-
-def _final_html(text: str, message_id: int) -> dict[str, Any]:
-    """The final text's stored HTML; none when rendering fails (shown rendered lazily)."""
-    try:
-        return final_html_values(text)
-    except Exception:
-        log.exception("could not render answer %s", message_id)
-        return dict(NO_HTML)
-
-
-def _save_final(message_id: int, values: dict[str, Any]) -> None:
-    """Save the answer's final state. When the full record cannot be written (a failed
-    commit, a full disk), keep at least its text and a final status, so the answer ends."""
-    try:
-        _save(message_id, **values)
-        return
-    except Exception:
-        db.session.rollback()
-        log.exception("could not save the final state of answer %s", message_id)
-    if values["status"] == MessageStatus.COMPLETE:
-        values["status"] = MessageStatus.ERROR
-    values["error"] = values["error"] or _(
-        "The answer arrived, but Calango could not save all of it (its usage and cost are "
-        "missing). Details are in the server log."
-    )
-    text = ("content", "content_html", "content_html_version")
-    for fallback in (
-        {k: values[k] for k in (*text, "status", "error", "heartbeat_at")},
-        {k: values[k] for k in ("status", "error", "heartbeat_at")},
-    ):
-        try:
-            _save(message_id, **fallback)
-            return
-        except Exception:
-            db.session.rollback()
-            log.exception("could not save even part of answer %s", message_id)
-
-
-class _Stopped(Exception):
-    """Internal: Stop was requested."""
+start_generation = start_answer  # the earlier name
 
 
 def request_stop(message_id: int) -> bool:
@@ -380,13 +224,17 @@ def request_stop(message_id: int) -> bool:
         .values(stop_requested=True)
     )
     db.session.commit()
+    stopped = bool(result.rowcount)  # type: ignore[attr-defined]
     generation = registry().get(message_id)
     if generation is not None:
         generation.stop()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    elif stopped:
+        bus().publish_stop(message_id)
+    return stopped
 
 
 def lease_seconds() -> float:
+    """How old a heartbeat may be before its producer is taken for dead."""
     return float(current_app.config.get("STREAM_LEASE_SECONDS", 30))
 
 
@@ -398,16 +246,28 @@ def mark_abandoned_streams() -> int:
         update(ChatMessage)
         .where(ChatMessage.status == MessageStatus.STREAMING)
         .where((ChatMessage.heartbeat_at.is_(None)) | (ChatMessage.heartbeat_at < cutoff))
-        .values(
-            status=MessageStatus.INTERRUPTED,
-            heartbeat_at=None,
-        )
+        .values(status=MessageStatus.INTERRUPTED, heartbeat_at=None)
     )
     if local_ids:
         statement = statement.where(ChatMessage.id.not_in(local_ids))
     result = db.session.execute(statement)
     db.session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_interrupted(message_id: int) -> None:
+    """Declare one answer interrupted if its producer is dead (stale heartbeat, not running
+    here): the only write a follower makes, so that it does not wait for ever."""
+    if registry().get(message_id) is not None:
+        return
+    cutoff = utcnow() - timedelta(seconds=lease_seconds())
+    db.session.execute(
+        update(ChatMessage)
+        .where(ChatMessage.id == message_id, ChatMessage.status == MessageStatus.STREAMING)
+        .where((ChatMessage.heartbeat_at.is_(None)) | (ChatMessage.heartbeat_at < cutoff))
+        .values(status=MessageStatus.INTERRUPTED, heartbeat_at=None)
+    )
+    db.session.commit()
 
 
 def wait_for_generations(app: Flask, timeout: float) -> None:

@@ -32,13 +32,28 @@ def _saved() -> dict[str, Any]:
 
 
 def _safe_get(key: str) -> Any:
+    primed = g.get("calango_settings_primed")
+    if primed is not None and key in primed and "calango_settings" not in g:
+        return primed[key]
     return _saved().get(key)
+
+
+def prime_settings(values: dict[str, Any]) -> None:
+    """Settings a query of the caller already read (the send reads the language and the last
+    choice with its provider), so that this request does not read them again."""
+    g.calango_settings_primed = values
+
+
+def primed_keys() -> tuple[str, str, str]:
+    """The settings the send reads with its provider: language, theme, last choice."""
+    return LANGUAGE_KEY, THEME_KEY, LAST_CHOICE_KEY
 
 
 def put_setting(key: str, value: Any) -> None:
     """Write a setting in the current transaction (the caller commits)."""
     Setting.put(key, value)
     g.pop("calango_settings", None)
+    g.pop("calango_settings_primed", None)
 
 
 def saved_theme() -> str:

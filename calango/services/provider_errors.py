@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from calango.encryption import KeyDecryptionError
 from calango.llm import (
+    AddressRefused,
     AuthError,
     BadRequestError,
     ConnectionLostError,
@@ -16,6 +17,7 @@ from calango.llm import (
     RateLimitError,
     ServerError,
 )
+from calango.services.network_policy import describe_refusal
 
 
 def describe_provider_error(exc: Exception, provider_name: str) -> str:
@@ -25,6 +27,8 @@ def describe_provider_error(exc: Exception, provider_name: str) -> str:
     Call inside a request or a ``force_locale`` block so the user's language is used.
     """
     name = provider_name
+    if isinstance(exc, AddressRefused):
+        return describe_refusal(exc)
     if isinstance(exc, AuthError):
         text = _(
             "%(name)s refused the API key (HTTP %(status)s). Check the key in Settings → "

@@ -24,6 +24,7 @@ from calango.models import CallKind, Provider
 from calango.models.provider import MODEL_NAME_MAX
 from calango.services.call_log import recorded_call
 from calango.services.names import check_name_free, commit_named
+from calango.services.network_policy import local_providers_allowed
 
 
 class ApiKeyNeeded(Exception):
@@ -223,6 +224,7 @@ def connection_settings(provider: Provider) -> ProviderSettings:
         connect_timeout=config["PROVIDER_CONNECT_TIMEOUT"],
         read_timeout=config["PROVIDER_READ_TIMEOUT"],
         max_retries=0,
+        allow_private_addresses=local_providers_allowed(),
     )
 
 

@@ -1,8 +1,14 @@
-"""Following an answer while it is written, from any worker or instance.
+"""Following an answer while it is written, from any worker or instance. Followers never
+write, except to declare a dead producer's answer interrupted (``mark_interrupted``).
 
-In the process that runs the producer the text arrives through an in-process queue, chunk by
-chunk; anywhere else the message row is followed in the database (the producer writes it
-about once a second). Either way the follower sees the same text and the same final state.
+* In the process that runs the producer the text arrives through an in-process queue, chunk
+  by chunk, and the ``Done`` event carries the final values.
+* Elsewhere on PostgreSQL it arrives by ``LISTEN/NOTIFY`` (``services.answer_bus``): the
+  follower subscribes first, reads the row once (the text so far), then appends each piece
+  that continues where it is. A gap in offsets, a reconnected listener, the end of the answer
+  or a quiet spell makes it read the row again: polling is only the fallback that catches up.
+* On SQLite (one process in desktop mode) another instance has no notifications: the quiet
+  spell is short and the row is followed by polling.
 """
 
 from __future__ import annotations
@@ -10,7 +16,6 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -18,37 +23,19 @@ from sqlalchemy import select
 from calango.extensions import db
 from calango.models import ChatMessage, MessageStatus
 from calango.models.types import utcnow
-from calango.services.generation import lease_seconds, mark_abandoned_streams, registry
+from calango.services.answer_bus import Ended, Piece, Resync, bus
+from calango.services.answer_events import Delta, Done, Keepalive, StreamEvent
+from calango.services.generation import lease_seconds, mark_interrupted, registry
+
+__all__ = ["Delta", "Done", "Keepalive", "StreamEvent", "finished_message", "follow_answer"]
 
 KEEPALIVE_SECONDS = 15.0
-POLL_SECONDS = 0.3
+POLL_SECONDS = 0.3  # without notifications (SQLite): how often the row is read
 # Until the first text shows up, poll faster: the producer writes its first text at once, and
 # that first token is the latency users feel. Afterwards it writes about once a second.
 FIRST_TEXT_POLL_SECONDS = 0.1
-
-
-@dataclass(frozen=True)
-class Delta:
-    """New text; ``offset`` is the length of the text after it (the SSE event id)."""
-
-    text: str
-    offset: int
-
-
-@dataclass(frozen=True)
-class Keepalive:
-    """Nothing new: a comment keeps proxies from closing the connection and reveals dead
-    clients (they are only noticed when the server writes)."""
-
-
-@dataclass(frozen=True)
-class Done:
-    """The answer ended with ``status`` (or the message is gone: ``status`` is None)."""
-
-    status: str | None
-
-
-StreamEvent = Delta | Keepalive | Done
+CATCH_UP_SECONDS = 2.0  # with notifications: read the row after this long without any
+GAP_POLL_SECONDS = 0.2  # while text is missing between what we have and what arrived
 
 
 def follow_answer(
@@ -57,60 +44,134 @@ def follow_answer(
     keepalive: float = KEEPALIVE_SECONDS,
     poll: float = POLL_SECONDS,
 ) -> Iterator[StreamEvent]:
-    """Yield the answer's text from ``offset`` on, until it is finished."""
+    """Yield the answer's text from ``offset`` on, then one ``Done``."""
     generation = registry().get(message_id)
-    if generation is not None:
-        text, listener = generation.subscribe()
-        try:
-            if len(text) > offset:
-                yield Delta(text[offset:], len(text))
-                offset = len(text)
-            while listener is not None:
-                try:
-                    kind, payload = listener.get(timeout=keepalive)
-                except queue.Empty:
-                    yield Keepalive()
-                    continue
-                if kind != "delta":
-                    break
-                offset += len(payload)
-                yield Delta(payload, offset)
-        finally:
-            if listener is not None:
-                generation.unsubscribe(listener)
-    yield from _follow_row(message_id, offset, keepalive, poll)
+    if generation is None:
+        yield from _follow_elsewhere(message_id, offset, keepalive, poll)
+        return
+    text, listener, done = generation.subscribe()
+    try:
+        if len(text) > offset:
+            yield Delta(text[offset:], len(text))
+        while listener is not None:
+            try:
+                event = listener.get(timeout=keepalive)
+            except queue.Empty:
+                yield Keepalive()
+                continue
+            if isinstance(event, Done):
+                done = event
+                break
+            yield event
+    finally:
+        if listener is not None:
+            generation.unsubscribe(listener)
+    assert done is not None
+    yield done
 
 
-def _follow_row(
-    message_id: int, offset: int, keepalive: float, poll: float
-) -> Iterator[StreamEvent]:
-    last_write = time.monotonic()
-    while True:
+class _Row:
+    """What a follower in another process knows of the answer's row."""
+
+    def __init__(self, message_id: int, offset: int) -> None:
+        self.message_id = message_id
+        self.offset = offset
+        self.status: str | None = MessageStatus.STREAMING
+        self.stale = False
+
+    def read(self) -> str:
+        """Read the row; return the text beyond ``offset`` (and advance it)."""
         row = db.session.execute(
             select(ChatMessage.content, ChatMessage.status, ChatMessage.heartbeat_at).where(
-                ChatMessage.id == message_id
+                ChatMessage.id == self.message_id
             )
         ).first()
-        # End the read transaction: the next poll must see the producer's new writes, and an
+        # End the read transaction: the next read must see the producer's new writes, and an
         # idle follower must not hold a connection.
         db.session.close()
         if row is None:
-            yield Done(None)
-            return
-        content, status, heartbeat_at = row
-        if len(content) > offset:
-            yield Delta(content[offset:], len(content))
-            offset = len(content)
-            last_write = time.monotonic()
-        if status != MessageStatus.STREAMING:
-            yield Done(status)
-            return
-        stale = utcnow() - timedelta(seconds=lease_seconds())
-        if heartbeat_at is None or heartbeat_at < stale:
-            # Its producer died with its process: say so instead of waiting forever.
-            mark_abandoned_streams()
-            continue
-        if time.monotonic() - last_write >= keepalive:
-            yield Keepalive()
-            last_write = time.monotonic()
-        time.sleep(min(poll, FIRST_TEXT_POLL_SECONDS) if offset == 0 else poll)
+            self.status = None
+            return ""
+        content, self.status, heartbeat_at = row
+        cutoff = utcnow() - timedelta(seconds=lease_seconds())
+        self.stale = self.status == MessageStatus.STREAMING and (
+            heartbeat_at is None or heartbeat_at < cutoff
+        )
+        return self.take(0, content)
+
+    def take(self, start: int, text: str) -> str:
+        """The part of ``text`` (starting at ``start``) beyond ``offset``; advances it."""
+        end = start + len(text)
+        if start > self.offset or end <= self.offset:
+            return ""
+        new = text[self.offset - start :]
+        self.offset = end
+        return new
+
+
+def _follow_elsewhere(
+    message_id: int, offset: int, keepalive: float, poll: float
+) -> Iterator[StreamEvent]:
+    answers = bus()
+    events = answers.subscribe(message_id)  # before reading: nothing published is missed
+    row = _Row(message_id, offset)
+    waiting: dict[int, str] = {}  # pieces beyond a gap, by start
+    answers.request_text(message_id, offset)  # the row lags: the producer has the rest
+    asked = time.monotonic()
+    last_write = time.monotonic()
+    try:
+        need_read = True
+        while True:
+            new = row.read() if need_read else ""
+            need_read = False
+            for start in sorted(waiting):
+                new += row.take(start, waiting[start])
+            waiting = {s: t for s, t in waiting.items() if s + len(t) > row.offset}
+            if new:
+                yield Delta(new, row.offset)
+                last_write = time.monotonic()
+            if row.status != MessageStatus.STREAMING:
+                yield Done(row.status)
+                return
+            if row.stale:
+                mark_interrupted(message_id)  # its producer died with its process
+                need_read = True
+                continue
+            if not answers.enabled:
+                timeout = FIRST_TEXT_POLL_SECONDS if row.offset == 0 else poll
+            else:
+                timeout = GAP_POLL_SECONDS if waiting else CATCH_UP_SECONDS
+            try:
+                event = events.get(timeout=min(timeout, keepalive))
+            except queue.Empty:
+                need_read = True
+                if time.monotonic() - last_write >= keepalive:
+                    yield Keepalive()
+                    last_write = time.monotonic()
+                continue
+            if isinstance(event, Piece):
+                waiting[event.start] = event.text
+                if event.start > row.offset and time.monotonic() - asked > GAP_POLL_SECONDS:
+                    answers.request_text(message_id, row.offset)  # a piece went missing
+                    asked = time.monotonic()
+            elif isinstance(event, Resync):
+                answers.request_text(message_id, row.offset)
+                asked = time.monotonic()
+                need_read = True
+            elif isinstance(event, Ended):
+                need_read = True
+    finally:
+        answers.unsubscribe(message_id, events)
+
+
+def finished_message(message: ChatMessage, done: Done) -> ChatMessage | None:
+    """The finished answer to show: ``message`` (loaded when following began) with the final
+    values of ``done`` when the producer ran here, else the row read once (``None`` when the
+    message is gone)."""
+    if done.status is None:
+        return None
+    if "content" in done.values:
+        for name, value in done.values.items():
+            setattr(message, name, value)
+        return message
+    return db.session.get(ChatMessage, message.id)

@@ -16,6 +16,7 @@
   const modelSelect = document.getElementById("model");
   const scroller = document.getElementById("main") || document.scrollingElement;
   const streams = new Set();
+  const LIVE_MS = 60;
 
   // --- provider → models -----------------------------------------------------------------
   // Each option's value is a (provider, model) pair, so exactly one option is selected even
@@ -91,9 +92,37 @@
     const source = new EventSource(url);
     streams.add(source);
     setBusy();
-    source.onmessage = function (event) {
+    // Markdown as it arrives (chat-markdown.js: sanitised like the final render), repainted
+    // at most every LIVE_MS; without it, plain text as before.
+    const live = window.CalangoMarkdown;
+    let raw = textEl.textContent;
+    let painting = false;
+    function paint() {
+      painting = false;
       const stick = nearBottom();
-      textEl.append(JSON.parse(event.data).text); // a text node: never parsed as HTML
+      textEl.replaceChildren(live.render(raw));
+      if (stick) {
+        scrollToBottom();
+      }
+    }
+    if (live) {
+      textEl.classList.add("md-live");
+      if (raw) {
+        paint();
+      }
+    }
+    source.onmessage = function (event) {
+      const text = JSON.parse(event.data).text;
+      if (live) {
+        raw += text;
+        if (!painting) {
+          painting = true;
+          setTimeout(paint, LIVE_MS);
+        }
+        return;
+      }
+      const stick = nearBottom();
+      textEl.append(text); // a text node: never parsed as HTML
       if (stick) {
         scrollToBottom();
       }
@@ -181,7 +210,15 @@
           history.pushState({}, "", data.chat_url);
           composer.action = data.chat_url + "/messages";
           replaceWith(".chat-head", data.head_html);
-          replaceWith(".chat-list", data.sidebar_html);
+          fetch(data.sidebar_url, { credentials: "same-origin" })
+            .then(function (response) {
+              return response.ok ? response.text() : "";
+            })
+            .then(function (html) {
+              replaceWith(".chat-list", html);
+            })
+            .catch(function () {}); // the list stays as it was; a reload shows the chat
+
           document.title = data.title + " · Calango";
         }
         added.forEach(followAll);
@@ -197,6 +234,10 @@
       });
   });
 
+  // Enter sends only with this script: only then does the placeholder say so.
+  if (textarea.dataset.enterPlaceholder) {
+    textarea.placeholder = textarea.dataset.enterPlaceholder;
+  }
   textarea.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.ctrlKey && !event.altKey &&
         !event.metaKey && !event.isComposing) {

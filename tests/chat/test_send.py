@@ -103,17 +103,41 @@ def test_unreachable_provider_keeps_the_question_and_explains(
     assert "connection to Fake was lost" in page
 
 
-def test_without_javascript_the_form_posts_waits_and_redirects(
+def test_without_javascript_the_send_redirects_at_once_to_a_page_that_shows_progress(
     app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
 ) -> None:
-    fake.script(reply="plain answer")
+    fake.script(reply="plain answer").hold()  # no answer yet when the redirect comes
     response = send(client, csrf, "no script here", json=False)
     assert response.status_code == 303
     chat = only_chat(app)
     assert response.headers["Location"].startswith(f"/chats/{chat.id}#m-")
+    assert messages_of(app, chat.id)[1].status == "streaming"
+    page = client.get(f"/chats/{chat.id}").get_data(as_text=True)
+    assert "no script here" in page  # the question is there at once
+    assert '<noscript><meta http-equiv="refresh"' in page  # the page refreshes itself
+    answer_id = messages_of(app, chat.id)[1].id
+    stop_url = f"/chats/{chat.id}/messages/{answer_id}/stop"
+    assert f'action="{stop_url}"' in page  # Stop is a plain form
+    fake.release()
+    finish(app)
     page = client.get(f"/chats/{chat.id}").get_data(as_text=True)
     assert "plain answer" in page
-    assert 'http-equiv="refresh"' not in page  # nothing left streaming
+    assert 'http-equiv="refresh"' not in page  # nothing left streaming: no more refreshes
+
+
+def test_without_javascript_stop_is_a_form_that_ends_the_answer(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    fake.script(chunks=[f"c{i} " for i in range(400)], delay=0.02)
+    location = send(client, csrf, "long one", json=False).headers["Location"]
+    chat_id = location.split("/chats/")[1].split("#")[0]
+    answer = messages_of(app, chat_id)[1]
+    response = client.post(f"/chats/{chat_id}/messages/{answer.id}/stop", data={"csrf_token": csrf})
+    assert response.status_code == 303
+    finish(app)
+    page = client.get(f"/chats/{chat_id}").get_data(as_text=True)
+    assert messages_of(app, chat_id)[1].status == "stopped"
+    assert "Stopped" in page and 'http-equiv="refresh"' not in page
 
 
 def test_a_streaming_answer_page_refreshes_itself_without_javascript(

@@ -84,7 +84,7 @@ def test_a_new_chat_gets_its_header_and_full_sidebar_entry_without_a_reload(
     head = data["head_html"]
     assert "<h1>Brand new question</h1>" in head
     assert f'href="/chats/{chat_id}/rename"' in head and f'href="/chats/{chat_id}/delete"' in head
-    nav = _nav(data["sidebar_html"])
+    nav = _nav(client.get(data["sidebar_url"]).get_data(as_text=True))
     entry = nav.split(f'<a href="/chats/{chat_id}"', 1)[1].split("</li>", 1)[0]
     assert 'aria-current="page"' in entry
     assert "<time " in entry and "Brand new question" in entry
@@ -93,7 +93,7 @@ def test_a_new_chat_gets_its_header_and_full_sidebar_entry_without_a_reload(
     assert nav.count('<li class="chat-item') == 3
     # A message in an existing chat sends no fragments: nothing on the page changes.
     again = send(client, csrf, "more", chat_id=chat_id, provider="Ollama", model="fake-small")
-    assert "sidebar_html" not in again.get_json()
+    assert "sidebar_url" not in again.get_json()
     finish(app)
 
 

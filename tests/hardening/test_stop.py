@@ -93,15 +93,17 @@ class TestRetriesShareTheReadTimeout:
         # The first attempt used the whole read timeout: five more would have taken six.
         assert len(fake.requests) == 1
 
-    def test_the_no_js_send_returns_once_the_answer_has_ended(
+    def test_the_no_js_send_redirects_before_the_provider_answers(
         self, app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
     ) -> None:
         fake.script(hang="before_headers")
         response = send(client, csrf, "hello?", json=False)
         assert response.status_code == 303
         chat_id = response.headers["Location"].split("/chats/")[1].split("#")[0]
-        # Without JavaScript the redirect comes only after the answer ended: nothing left
-        # streaming that the page would have to poll for.
+        # The redirect does not wait for the provider: the page shows the answer being
+        # written (and refreshes itself) until it ends with the timeout's error.
+        assert messages_of(app, chat_id)[1].status == "streaming"
+        finish(app)
         assert messages_of(app, chat_id)[1].status == "error"
         assert len(fake.requests) == 1
 

@@ -115,7 +115,7 @@ def test_a_streaming_answer_is_never_stored(
     answer = messages_of(app, chat_id)[1]
     assert answer.status == "streaming"
     assert answer.content_html is None and answer.content_html_version is None
-    assert '<p class="stream-text">**bold** start</p>' in page  # shown as plain text
+    assert '<div class="stream-text">**bold** start</div>' in page  # shown as plain text
     finish(app)
     answer = messages_of(app, chat_id)[1]
     assert answer.status == "complete" and answer.content == "**bold** start and the end"
@@ -128,7 +128,7 @@ def test_a_streaming_row_is_skipped_by_the_lazy_fill(
     # A live producer elsewhere (a fresh heartbeat): the row stays streaming.
     chat_id = add_chat("Live", ["**half** an answer"], status="streaming", heartbeat_at=utcnow())
     page = client.get(f"/chats/{chat_id}").get_data(as_text=True)
-    assert '<p class="stream-text">**half** an answer</p>' in page
+    assert '<div class="stream-text">**half** an answer</div>' in page
     (answer,) = messages_of(app, chat_id)
     assert answer.status == "streaming" and answer.content_html is None
 

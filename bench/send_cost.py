@@ -1,0 +1,89 @@
+"""Worker CPU of one send: ``python -m bench.send_cost [--sends 200] [--db sqlite]``.
+
+The same stack as the other benchmarks without gunicorn: the fake provider in its own
+process, a fresh database, the app in this process with the server's settings. Each send is
+the browser script's POST (CSRF token, the composer's fields, ``Accept: application/json``)
+through Flask's test client; the CPU time of the thread handling it (``time.thread_time``:
+CSRF, form, lookups, inserts, commit, the response's template) is measured, not the answer's
+producer, which runs in its own thread afterwards. Half the sends start a chat, half continue
+one (after its previous answer ended). Goal: median ≤ 4 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+
+from bench.common import BIN, MODEL, PERSONA, PROVIDER_NAME, FakeConfig, Stack, _run, percentile
+
+GOAL_MS = 4.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure and print; exit 1 when the goal is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sends", type=int, default=200)
+    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    args = parser.parse_args(argv)
+    stack = Stack(fake=FakeConfig(chunks=3, delay=0.0, first_delay=0.0), db=args.db)
+    try:
+        import tempfile
+        from pathlib import Path
+
+        stack._tmp = Path(tempfile.mkdtemp(prefix="calango-bench-"))
+        stack._start_fake()
+        stack._create_database()
+        stack.env = stack._app_env()
+        _run([str(BIN / "flask"), "db", "upgrade"], stack.env)
+        from bench.common import _PROVIDER_CODE
+
+        _run([sys.executable, "-c", _PROVIDER_CODE, PROVIDER_NAME, stack.fake_url + "/v1", MODEL],
+             stack.env)  # fmt: skip
+        os.environ.update(stack.env)
+        from calango import load_app
+        from calango.services.generation import wait_for_generations
+
+        app = load_app()
+        client = app.test_client()
+        page = client.get("/chats/", base_url=f"http://{stack.host}").get_data(as_text=True)
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert token, "no CSRF token"
+        form = {"csrf_token": token.group(1), "provider": PROVIDER_NAME, "model": MODEL,
+                "persona": PERSONA}  # fmt: skip
+        headers = {"Accept": "application/json"}
+        base = f"http://{stack.host}"
+        costs: list[float] = []
+        chat_id = None
+        for index in range(args.sends + 20):
+            url = f"/chats/{chat_id}/messages" if chat_id and index % 2 else "/chats/messages"
+            started = time.thread_time()
+            response = client.post(
+                url, base_url=base, data={**form, "content": f"q{index}"}, headers=headers
+            )
+            cost = time.thread_time() - started
+            if response.status_code != 201:
+                print(f"send {index}: HTTP {response.status_code} {response.get_data()[:200]!r}")
+                return 2
+            chat_id = chat_id or response.get_json()["chat_id"]
+            wait_for_generations(app, timeout=10)  # the next send in that chat must not wait
+            if index >= 20:  # the first ones warm caches and imports
+                costs.append(cost)
+    finally:
+        stack.close()
+    ms = [c * 1000 for c in costs]
+    median = statistics.median(ms)
+    print(f"send_cost: {len(ms)} sends, db={args.db}, load {os.getloadavg()[0]:.2f}")
+    print(f"worker CPU per send: median {median:.2f} ms  p95 {percentile(ms, 95):.2f} ms  "
+          f"max {max(ms):.2f} ms")  # fmt: skip
+    met = median <= GOAL_MS
+    print(f"goal worker CPU per send median ≤ {GOAL_MS:.0f} ms: {median:.2f} ms — "
+          f"{'met' if met else 'MISSED'}")  # fmt: skip
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""A send is cheap: at most four SQL statements in the request (counted with SQLAlchemy's
+``before_cursor_execute`` event), for a new chat and for an existing one."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from calango.extensions import db
+from calango.models import ChatSession, Provider
+from tests.helpers import finish, messages_of, send
+
+MAX_STATEMENTS = 4
+
+
+@contextmanager
+def statements_of_this_thread(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements this thread (the request) sends meanwhile; the answer's producer
+    runs in its own thread and is not counted."""
+    seen: list[str] = []
+    me = threading.get_ident()
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if threading.get_ident() == me:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_send_costs_at_most_four_statements(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    chat_id = send(client, csrf, "first, to remember the choice").get_json()["chat_id"]
+    finish(app)
+    with statements_of_this_thread(app) as seen:
+        response = send(client, csrf, "in the same chat", chat_id=chat_id)
+    assert response.status_code == 201
+    assert len(seen) <= MAX_STATEMENTS, "\n\n".join(seen)
+    finish(app)
+    with statements_of_this_thread(app) as seen:
+        response = send(client, csrf, "a new chat")
+    assert response.status_code == 201
+    assert len(seen) <= MAX_STATEMENTS, "\n\n".join(seen)
+    finish(app)
+    # Still correct: the question and its answer saved, in order, the context complete.
+    turns = [(m.role, m.content) for m in messages_of(app, chat_id)]
+    assert [t for t in turns if t[0] == "user"] == [
+        ("user", "first, to remember the choice"),
+        ("user", "in the same chat"),
+    ]
+    assert [m.status for m in messages_of(app, chat_id)] == ["complete"] * 4
+    sent = [m["content"] for m in fake.requests[1]["json"]["messages"] if m["role"] != "system"]
+    assert sent[0] == "first, to remember the choice" and sent[-1] == "in the same chat"
+    assert len(sent) == 3
+
+
+def test_a_send_continues_the_branch_shown_within_four_statements(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    chat_id = send(client, csrf, "first question").get_json()["chat_id"]
+    finish(app)
+    send(client, csrf, "second question", chat_id=chat_id)
+    finish(app)
+    first_answer = messages_of(app, chat_id)[1]
+    with app.app_context():  # the chat shows the first turn only (as after switching versions)
+        chat = db.session.get(ChatSession, uuid.UUID(chat_id))
+        chat.leaf_id = first_answer.id
+        db.session.commit()
+    with statements_of_this_thread(app) as seen:
+        response = send(client, csrf, "instead of the second", chat_id=chat_id)
+    assert response.status_code == 201
+    assert len(seen) <= MAX_STATEMENTS, "\n\n".join(seen)
+    finish(app)
+    by_text = {m.content: m for m in messages_of(app, chat_id) if m.role == "user"}
+    question = by_text["instead of the second"]
+    answer = next(m for m in messages_of(app, chat_id) if m.parent_id == question.id)
+    assert question.parent_id == first_answer.id
+    assert answer.role == "assistant" and answer.status == "complete"
+    with app.app_context():
+        assert db.session.get(ChatSession, uuid.UUID(chat_id)).leaf_id is None
+    sent = [m["content"] for m in fake.requests[-1]["json"]["messages"] if m["role"] != "system"]
+    assert sent[0] == "first question" and sent[-1] == "instead of the second"
+    assert len(sent) == 3 and "second question" not in sent  # only the branch shown

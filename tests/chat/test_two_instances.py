@@ -1,0 +1,182 @@
+"""Two app instances on one database (two workers, or two servers): the second follows and
+stops answers the first produces. On PostgreSQL the text arrives live by LISTEN/NOTIFY; on
+SQLite (one process in real use) it is followed through the row."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from calango import create_app
+from calango.extensions import db
+from calango.models import Provider
+from calango.services.generation import wait_for_generations
+from config import TestConfig
+from tests.helpers import csrf_token_from, finish, messages_of, send, sse_events, wait_until
+
+
+def _follow_in_thread(client: FlaskClient, url: str) -> tuple[threading.Thread, list[Any]]:
+    events: list[Any] = []
+
+    def follow() -> None:
+        events.extend(sse_events(client.get(url)))
+
+    thread = threading.Thread(target=follow)
+    thread.start()
+    return thread, events
+
+
+def _texts(events: list[Any]) -> list[str]:
+    return [json.loads(d)["text"] for kind, d, _i in events if kind == "message"]
+
+
+def _done(events: list[Any]) -> list[dict[str, Any]]:
+    return [json.loads(d) for kind, d, _i in events if kind == "done"]
+
+
+def test_another_instance_follows_an_answer_chunk_by_chunk(
+    app_config: TestConfig,
+    app: Flask,
+    backend: str,
+    client: FlaskClient,
+    csrf: str,
+    provider: Provider,
+    fake: Any,
+) -> None:
+    fake.script(chunks=[f"n{i} " for i in range(60)], delay=0.03)
+    chat_id = send(client, csrf, "live elsewhere").get_json()["chat_id"]
+    answer_id = messages_of(app, chat_id)[1].id
+    other = create_app(app_config)  # shares only the database with `app`
+    url = f"/chats/{chat_id}/messages/{answer_id}/stream"
+    thread, events = _follow_in_thread(other.test_client(), url)
+    finish(app)
+    thread.join(20)
+    assert not thread.is_alive()
+    answer = messages_of(app, chat_id)[1]
+    assert answer.status == "complete"
+    assert "".join(_texts(events)) == answer.content
+    done = _done(events)
+    assert [d["status"] for d in done] == ["complete"] and "n59" in done[0]["html"]
+    if backend == "postgresql":
+        # Live: many small deltas (notifications), not one per second of the row's writes.
+        assert len(_texts(events)) >= 10, _texts(events)
+    wait_for_generations(other, timeout=1)
+
+
+def test_a_long_delta_crosses_instances_whole_despite_the_payload_limit(
+    app_config: TestConfig,
+    app: Flask,
+    client: FlaskClient,
+    csrf: str,
+    provider: Provider,
+    fake: Any,
+) -> None:
+    big = "ção—" * 6000  # 24,000 characters, ~48 kB: far beyond one notification's 8 kB
+    fake.script(chunks=["start ", big, " end"], first_delay=0.5, delay=0.2)
+    chat_id = send(client, csrf, "a long one").get_json()["chat_id"]
+    answer_id = messages_of(app, chat_id)[1].id
+    other = create_app(app_config)
+    url = f"/chats/{chat_id}/messages/{answer_id}/stream"
+    thread, events = _follow_in_thread(other.test_client(), url)
+    finish(app)
+    thread.join(20)
+    assert "".join(_texts(events)) == "start " + big + " end"
+    assert [d["status"] for d in _done(events)] == ["complete"]
+
+
+def test_a_follower_catches_up_when_its_notification_connection_drops(
+    app_config: TestConfig,
+    app: Flask,
+    backend: str,
+    client: FlaskClient,
+    csrf: str,
+    provider: Provider,
+    fake: Any,
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("notifications are PostgreSQL's")
+    fake.script(chunks=[f"r{i} " for i in range(80)], delay=0.03)
+    chat_id = send(client, csrf, "through a dropped connection").get_json()["chat_id"]
+    answer_id = messages_of(app, chat_id)[1].id
+    other = create_app(app_config)
+    url = f"/chats/{chat_id}/messages/{answer_id}/stream"
+    thread, events = _follow_in_thread(other.test_client(), url)
+
+    def listeners() -> list[int]:
+        with app.app_context():
+            return list(
+                db.session.scalars(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND query LIKE 'LISTEN%'"
+                    )
+                )
+            )
+
+    wait_until(lambda: len(listeners()) >= 2, timeout=10)  # one per instance
+    with app.app_context():
+        for pid in listeners():
+            db.session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        db.session.commit()
+    finish(app)
+    thread.join(20)
+    assert not thread.is_alive()
+    answer = messages_of(app, chat_id)[1]
+    assert answer.status == "complete"
+    assert "".join(_texts(events)) == answer.content
+    assert [d["status"] for d in _done(events)] == ["complete"]
+
+
+def test_stop_from_another_instance_reaches_the_producer(
+    app_config: TestConfig,
+    app: Flask,
+    client: FlaskClient,
+    csrf: str,
+    provider: Provider,
+    fake: Any,
+) -> None:
+    fake.script(chunks=[f"s{i} " for i in range(1000)], delay=0.02)
+    chat_id = send(client, csrf, "stop me from there").get_json()["chat_id"]
+    answer_id = messages_of(app, chat_id)[1].id
+    wait_until(lambda: messages_of(app, chat_id)[1].content != "", timeout=10)
+    other = create_app(app_config).test_client()
+    stop = other.post(
+        f"/chats/{chat_id}/messages/{answer_id}/stop",
+        data={"csrf_token": csrf_token_from(other)},
+        headers={"Accept": "application/json"},
+    )
+    assert stop.get_json() == {"stopped": True}
+    finish(app)
+    answer = messages_of(app, chat_id)[1]
+    assert answer.status == "stopped"
+    assert 0 < len(answer.content) < len("".join(f"s{i} " for i in range(1000)))
+
+
+def test_a_reload_served_by_another_instance_continues_where_the_page_was(
+    app_config: TestConfig,
+    app: Flask,
+    client: FlaskClient,
+    csrf: str,
+    provider: Provider,
+    fake: Any,
+) -> None:
+    fake.script(chunks=[f"c{i} " for i in range(60)], delay=0.03)
+    chat_id = send(client, csrf, "resume elsewhere").get_json()["chat_id"]
+    answer_id = messages_of(app, chat_id)[1].id
+    wait_until(lambda: len(messages_of(app, chat_id)[1].content) >= 6, timeout=10)
+    other = create_app(app_config).test_client()
+    # EventSource resends the last id it saw: the other instance resumes exactly there.
+    response = other.get(
+        f"/chats/{chat_id}/messages/{answer_id}/stream", headers={"Last-Event-ID": "6"}
+    )
+    events = sse_events(response)
+    finish(app)
+    full = messages_of(app, chat_id)[1].content
+    assert "".join(_texts(events)) == full[6:]
+    assert [d["status"] for d in _done(events)] == ["complete"]
