@@ -270,6 +270,7 @@ def run(args: argparse.Namespace, url: str, tmp: Path, fresh: bool) -> int:
         results.append(report(page.median_ms() <= 20, name, page, "goal ≤ 20"))
 
     appends = {short_id: Samples(), long_id: Samples()}
+    last: dict[uuid.UUID, int] = {}
     with app.app_context():
         for i in range(60):
             for chat_id in (short_id, long_id):
@@ -277,11 +278,15 @@ def run(args: argparse.Namespace, url: str, tmp: Path, fresh: bool) -> int:
                 def append(chat_id: uuid.UUID = chat_id, i: int = i) -> None:
                     now = utcnow()
                     text = f"appended message {i}"
-                    db.session.add(
-                        ChatMessage(session_id=chat_id, role="user", content=text, timestamp=now)
-                    )
-                    db.session.get(ChatSession, chat_id).updated_at = now
+                    chat = db.session.get(ChatSession, chat_id)
+                    message = ChatMessage(
+                        session_id=chat_id, role="user", content=text, timestamp=now,
+                        parent_id=last.get(chat_id),
+                    )  # fmt: skip
+                    db.session.add(message)
+                    chat.updated_at = now
                     db.session.commit()
+                    last[chat_id] = message.id
 
                 took = meter(append)
                 if i >= 10:  # the first ten warm up

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import itertools
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,6 +124,29 @@ def _naive(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
+# Each message's parent is the one before it in its chat: the statement of the migration that
+# made messages a tree (a3f1c9d2b7e4), so the loaded chats are single branches.
+LINK_PARENTS = """
+UPDATE chat_messages SET parent_id = (
+    SELECT p.id FROM chat_messages AS p
+    WHERE p.session_id = chat_messages.session_id
+      AND (p.timestamp < chat_messages.timestamp
+           OR (p.timestamp = chat_messages.timestamp AND p.id < chat_messages.id))
+    ORDER BY p.timestamp DESC, p.id DESC
+    LIMIT 1
+)
+"""
+
+
+def link_parents(connection: Any) -> float:
+    """Make every loaded chat one branch; returns the seconds it took."""
+    started = time.perf_counter()
+    cursor = connection.cursor()
+    cursor.execute(LINK_PARENTS)
+    connection.commit()
+    return time.perf_counter() - started
+
+
 def load_sqlite(connection: Any, p: Plan, meta: bool, batch: int = 50_000) -> None:
     """executemany in transactions of ``batch`` messages (the triggers index every row).
     ``meta``: the tables still have their ``metadata`` JSON column (filled with ``{}``)."""
@@ -155,6 +179,8 @@ def load_sqlite(connection: Any, p: Plan, meta: bool, batch: int = 50_000) -> No
         if len(messages) >= batch:
             flush()
     flush()
+    if not meta:
+        print(f"linked parents in {link_parents(connection):.1f} s", flush=True)
 
 
 def _copy(cursor: Any, table: str, columns: str, lines: list[str]) -> None:
@@ -205,3 +231,7 @@ def load_postgresql(connection: Any, p: Plan, meta: bool, batch: int = 50_000) -
     cursor.execute("ANALYZE chat_messages")
     cursor.execute("ANALYZE chat_sessions")
     connection.commit()
+    if not meta:
+        print(f"linked parents in {link_parents(connection):.1f} s", flush=True)
+        cursor.execute("ANALYZE chat_messages")
+        connection.commit()

@@ -112,7 +112,7 @@ def show(chat_id: uuid.UUID) -> tuple[str, int] | tuple[Response, int]:
     # else to commit; the send path's error page renders without storing).
     store_missing_html(window.messages)
     if _wants_json():
-        html = render_template("chats/_exchange.html", messages=window.messages)
+        html = render_template("chats/_exchange.html", messages=window.messages, window=window)
         return jsonify(html=html, earlier=window.earlier), 200
     return render_chat(chat, window=window)
 

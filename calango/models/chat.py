@@ -110,6 +110,12 @@ class ChatSession(db.Model):
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Send the "who I am" profile in this chat; NULL follows the profile's own setting.
     profile_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    # The last message of the branch the chat shows (messages form a tree, see
+    # ChatMessage.parent_id). NULL means the newest message by (timestamp, id), which is what
+    # a send or a regenerate makes current, so they need no extra statement to set it. A hint
+    # without a foreign key (chat_sessions and chat_messages would refer to each other): a
+    # value that names no message of the chat is read as NULL (calango.services.branches).
+    leaf_id: Mapped[int | None] = mapped_column(Integer)
 
     messages: Mapped[list[ChatMessage]] = relationship(
         back_populates="chat",
@@ -143,11 +149,18 @@ class ChatMessage(db.Model):
         # The dashboard reads answers by time; provider and model narrow its filters.
         Index("ix_chat_messages_role_timestamp", "role", "timestamp"),
         Index("ix_chat_messages_provider_model", "provider", "model"),
+        # The versions of a message are its parent's children.
+        Index("ix_chat_messages_parent_id", "parent_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("chat_sessions.id", ondelete="CASCADE")
+    )
+    # The message this one follows: messages form a tree, and a regenerated answer or an
+    # edited question is a sibling of the earlier version. NULL for a chat's first message.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="CASCADE")
     )
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text, default="")

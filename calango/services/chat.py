@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -36,12 +36,19 @@ from calango.models.chat import TITLE_MAX
 from calango.models.names import normalize_name
 from calango.models.types import utcnow
 from calango.services import call_rollup, parameters
+from calango.services.branches import (
+    Branch,
+    SendView,
+    leaf_expression,
+    newest_message_id,
+    read_branch,
+    read_for_send,
+)
 from calango.services.builtin_personas import persona_name_keys
 from calango.services.composer import split_model_value
 from calango.services.generation import (
     Generation,
     GenerationRequest,
-    lease_seconds,
     request_stop,
     start_generation,
 )
@@ -50,8 +57,7 @@ from calango.services.network_policy import local_providers_allowed
 from calango.services.personas import prime_avatar
 from calango.services.preferences import prime_settings, primed_keys, remember_chat_choice
 from calango.services.profile import block_for
-
-TITLE_LENGTH = 50
+from calango.services.titles import clean_title
 
 
 class ChatInputError(Exception):
@@ -73,12 +79,8 @@ class SendResult:
 
 
 def title_from(text: str) -> str:
-    """A chat title from its first message: the first non-empty line, ~50 characters."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    if len(line) <= TITLE_LENGTH:
-        return line
-    cut = line[:TITLE_LENGTH].rsplit(" ", 1)[0] if " " in line[:TITLE_LENGTH] else line
-    return cut[:TITLE_LENGTH].rstrip(" ,.;:") + "…"
+    """A chat title from its first message (calango.services.titles.clean_title)."""
+    return clean_title(text)
 
 
 def message_count(chat: ChatSession) -> int:
@@ -118,17 +120,41 @@ def _model_of(provider: Provider, value: str) -> str:
     return model
 
 
-def _lookup(provider_name: str, persona_name: str) -> tuple[Provider | None, Persona | None]:
+@dataclass
+class Lookup:
+    """What the send's first statement reads."""
+
+    provider: Provider | None
+    persona: Persona | None
+    leaf_hint: int | None = None  # the chat's leaf_id (a hint: the claim comes later)
+    message_ids: tuple[int, int] | None = None  # PostgreSQL: two ids from the sequence
+
+
+def _lookup(
+    provider_name: str,
+    persona_name: str,
+    session_id: uuid.UUID | None = None,
+    take_ids: bool = False,
+) -> Lookup:
     """The provider and the persona by name, with the preferences this request needs
-    (language, theme, last choice), in one statement."""
+    (language, theme, last choice), the chat's leaf (``session_id``) and, on PostgreSQL with
+    ``take_ids``, two message ids, in one statement."""
     preferences = [
         select(Setting.value).where(Setting.key == key).scalar_subquery() for key in primed_keys()
     ]
+    extra: list[Any] = []
+    if session_id is not None:
+        leaf = select(ChatSession.leaf_id).where(ChatSession.id == session_id)
+        extra.append(leaf.scalar_subquery())
+    ids = take_ids and db.session.get_bind().dialect.name == "postgresql"
+    if ids:
+        sequence = func.pg_get_serial_sequence(ChatMessage.__tablename__, "id")
+        extra += [func.nextval(sequence), func.nextval(sequence)]
     # A built-in persona's name in another language finds it too; the exact name wins.
     keys = persona_name_keys(persona_name) if persona_name else []
     persona_match = Persona.name_key.in_(keys) if keys else false()
     query = (
-        select(Provider, Persona, *preferences)
+        select(Provider, Persona, *extra, *preferences)
         .select_from(Provider)
         .outerjoin(Persona, persona_match)
         .where(Provider.name_key == normalize_name(provider_name))
@@ -137,17 +163,22 @@ def _lookup(provider_name: str, persona_name: str) -> tuple[Provider | None, Per
         query = query.order_by(case((Persona.name_key == keys[0], 0), else_=1))
     row = db.session.execute(query.limit(1)).first()
     if row is None:
-        return None, None
-    prime_settings(dict(zip(primed_keys(), row[2:], strict=True)))
-    return row[0], row[1]
+        return Lookup(None, None)
+    found = Lookup(row[0], row[1])
+    rest = list(row[2:])
+    if session_id is not None:
+        found.leaf_hint = rest.pop(0)
+    if ids:
+        found.message_ids = (rest.pop(0), rest.pop(0))
+    prime_settings(dict(zip(primed_keys(), rest, strict=True)))
+    return found
 
 
 def resolve_provider(name: str, value: str) -> tuple[Provider, ProviderSettings, str]:
     """The provider called ``name``, its settings (key resolved) and the model the menu's
     ``value`` names, for a caller that starts answers itself (regenerate, the arena); raises
     ChatInputError (translated) for anything the user must fix."""
-    found, _persona = _lookup(name, "")
-    return _resolve_provider(found, name, value)
+    return _resolve_provider(_lookup(name, "").provider, name, value)
 
 
 def _resolve_provider(
@@ -211,37 +242,26 @@ def _resolve_provider(
 def build_context(
     chat: ChatSession | None,
     persona_prompt: str | None,
-    new_text: str,
+    new_text: str | None,
     model: str,
-    history: list[tuple[str, str]] | None = None,
+    branch: Branch | None = None,
     profile: str | None = None,
 ) -> list[dict[str, str]]:
-    """System prompt, the "who I am" profile (a second system block), earlier messages in
-    order (only the text they hold), the new message; trimmed oldest-first to the model's
-    context budget. ``history`` is the chat's (role, text) turns when the caller read them
-    already."""
+    """System prompt, the "who I am" profile (a second system block), the visible branch's
+    messages in order (only the text they hold), the new message (None: the branch already
+    ends with the question, as when regenerating); trimmed oldest-first to the model's context
+    budget. ``branch`` is the turns when the caller read them already."""
     messages: list[dict[str, str]] = []
     if persona_prompt:
         messages.append({"role": "system", "content": persona_prompt})
     if profile:
         messages.append({"role": "system", "content": profile})
-    if history is not None:
-        messages.extend({"role": r, "content": c} for r, c in history if c.strip())
-    elif chat is not None:
-        # One query whatever the chat's length, fetching only the two columns sent.
-        history = db.session.execute(
-            select(ChatMessage.role, ChatMessage.content)
-            .where(
-                ChatMessage.session_id == chat.id,
-                ChatMessage.role.in_(("user", "assistant")),
-                ChatMessage.status != MessageStatus.STREAMING,
-            )
-            .order_by(ChatMessage.timestamp, ChatMessage.id)
-        )
-        for role, content in history:
-            if content.strip():
-                messages.append({"role": role, "content": content})
-    messages.append({"role": "user", "content": new_text})
+    if branch is None and chat is not None:
+        branch = read_branch(chat, chat.leaf_id)  # one query whatever the chat's length
+    if branch is not None:
+        messages.extend({"role": role, "content": content} for role, content in branch.turns)
+    if new_text is not None:
+        messages.append({"role": "user", "content": new_text})
     window = context_window(model)
     reserve = min(4096, window // 4)
     return trim_to_budget(messages, window - reserve)
@@ -256,8 +276,9 @@ def _claim_for_sending(
     Two tabs sending at once would each build a context without the other's answer. The
     UPDATE comes first: it locks the chat's row on PostgreSQL (and takes SQLite's single write
     lock), so a second send waits here until the first has committed its ``streaming``
-    answer; the history read after it, a fresh statement, then sees that answer
-    (``_history``), and the send is refused while it is being written.
+    answer; the branch read after it, a fresh statement, then sees that answer
+    (``branches.read_for_send``), and the send is refused while it is being written
+    (``refuse_if_busy``).
     """
     chat = db.session.execute(
         update(ChatSession)
@@ -267,6 +288,8 @@ def _claim_for_sending(
             persona=persona.name if persona is not None else None,
             persona_id=persona.id if persona is not None else None,
             **chat_values,
+            # The message written next is the chat's newest: the visible branch ends there.
+            leaf_id=None,
         )
         .returning(ChatSession)
     ).scalar_one_or_none()
@@ -276,28 +299,17 @@ def _claim_for_sending(
     return chat
 
 
-def _history(chat: ChatSession, now: datetime) -> list[tuple[str, str]]:
-    """The chat's finished turns (role, text), oldest first; refuses the send while another
-    answer in it is being written (a dead producer's answer does not block)."""
-    alive = now - timedelta(seconds=lease_seconds())
-    rows = db.session.execute(
-        select(ChatMessage.role, ChatMessage.content, ChatMessage.status, ChatMessage.heartbeat_at)
-        .where(ChatMessage.session_id == chat.id, ChatMessage.role.in_(("user", "assistant")))
-        .order_by(ChatMessage.timestamp, ChatMessage.id)
-    ).all()
-    for _role, _content, status, heartbeat in rows:
-        if status == MessageStatus.STREAMING and heartbeat is not None and heartbeat >= alive:
-            db.session.rollback()
-            raise ChatInputError(
-                _(
-                    "An answer in this chat is still being written. Wait for it to finish, "
-                    "or stop it, then send your message again."
-                ),
-                status=409,
-            )
-    return [
-        (role, content) for role, content, status, _h in rows if status != MessageStatus.STREAMING
-    ]
+def refuse_if_busy(view: SendView) -> None:
+    """Refuse the send while an answer in the chat (on any branch) is being written."""
+    if view.busy:
+        db.session.rollback()
+        raise ChatInputError(
+            _(
+                "An answer in this chat is still being written. Wait for it to finish, "
+                "or stop it, then send your message again."
+            ),
+            status=409,
+        )
 
 
 def send_message(
@@ -329,8 +341,9 @@ def send_message(
             ),
             status=413,
         )
-    found, persona = _lookup(provider_name, persona_name)
-    provider, settings, model = _resolve_provider(found, provider_name, model)
+    found = _lookup(provider_name, persona_name, session_id, take_ids=True)
+    persona = found.persona
+    provider, settings, model = _resolve_provider(found.provider, provider_name, model)
     persona_prompt = None
     if persona_name:
         if persona is None:
@@ -352,13 +365,18 @@ def send_message(
 
     now = utcnow()
     chat: ChatSession | None = None
-    history: list[tuple[str, str]] = []
+    parent_id: int | None = None
     if session_id is not None:
         chat = _claim_for_sending(session_id, now, persona, chat_values)
-        history = _history(chat, now)
+        start = leaf_expression(chat.id, found.leaf_hint)
+        view = read_for_send(chat.id, start, now, newest_id=found.message_ids is None)
+        refuse_if_busy(view)
+        parent_id, newest_id, branch = view.branch.leaf_id, view.newest_id, view.branch
+    else:
+        branch = Branch()
     # The profile setting was primed by the lookup; the toggle holds or the chat's choice.
     profile = block_for(chat, options.profile)
-    context = build_context(chat, persona_prompt, text, model, history, profile=profile)
+    context = build_context(chat, persona_prompt, text, model, branch, profile=profile)
     if chat is None:
         chat = ChatSession(
             id=uuid.uuid4(), title=title_from(text), created_at=now, updated_at=now,
@@ -366,16 +384,24 @@ def send_message(
             **chat_values,
         )  # fmt: skip
         db.session.add(chat)
-    # Both messages in one multi-row INSERT (the ORM would send one per row).
+    if found.message_ids is not None:  # PostgreSQL: taken from the sequence in _lookup
+        user_id, assistant_id = sorted(found.message_ids)
+    else:  # SQLite: this transaction holds the write lock (the claim, or the chat's INSERT)
+        if session_id is None:
+            db.session.flush()
+            newest_id = newest_message_id()
+        user_id, assistant_id = newest_id + 1, newest_id + 2
+    # Both messages in one multi-row INSERT (the ORM would send one per row), with their ids
+    # given so that the answer can name the question as its parent.
     common = {"session_id": chat.id, "timestamp": now, "persona": persona_name or None}
     rows = [
-        dict(role="user", content=text, status=MessageStatus.COMPLETE, provider=None,
-             model=None, heartbeat_at=None, params=None, profile_sent=None, **common,
-             **final_html_values(text)),
-        dict(role="assistant", content="", status=MessageStatus.STREAMING,
-             provider=provider.name, model=model, heartbeat_at=now,
-             params=params.as_json() or None, profile_sent=profile is not None, **common,
-             **NO_HTML),
+        dict(id=user_id, parent_id=parent_id, role="user", content=text,
+             status=MessageStatus.COMPLETE, provider=None, model=None, heartbeat_at=None,
+             params=None, profile_sent=None, **common, **final_html_values(text)),
+        dict(id=assistant_id, parent_id=user_id, role="assistant", content="",
+             status=MessageStatus.STREAMING, provider=provider.name, model=model,
+             heartbeat_at=now, params=params.as_json() or None,
+             profile_sent=profile is not None, **common, **NO_HTML),
     ]  # fmt: skip
     inserted = db.session.scalars(
         insert(ChatMessage).returning(ChatMessage), rows, execution_options={"render_nulls": True}

@@ -18,6 +18,7 @@ from sqlalchemy import select, tuple_
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, SessionKind
 from calango.models.types import utcnow
+from calango.services import branches
 
 SIDEBAR_PAGE_SIZE = 30
 MAX_PINNED = 50
@@ -124,24 +125,15 @@ def set_pinned(chat: ChatSession, pinned: bool) -> None:
 
 @dataclass
 class MessageWindow:
-    """The messages a chat page shows, and what lies beyond them."""
+    """The messages a chat page shows (one branch of the conversation), and what lies beyond
+    them."""
 
     messages: list[ChatMessage] = field(default_factory=list)
     earlier: int | None = None  # the ``before`` value that loads the messages above
     has_newer: bool = False  # the latest messages are not in this window
     target: int | None = None  # the message opened from a search result
-
-
-def _key(message: ChatMessage) -> tuple[datetime, int]:
-    return message.timestamp, message.id
-
-
-def _older(chat_id: uuid.UUID, key: tuple[datetime, int] | None, count: int) -> list[ChatMessage]:
-    query = select(ChatMessage).where(ChatMessage.session_id == chat_id)
-    if key is not None:
-        query = query.where(tuple_(ChatMessage.timestamp, ChatMessage.id) < tuple_(*key))
-    query = query.order_by(ChatMessage.timestamp.desc(), ChatMessage.id.desc()).limit(count)
-    return list(reversed(db.session.scalars(query).all()))
+    versions: dict[int, branches.Versions] = field(default_factory=dict)  # "‹ 2/3 ›"
+    other_branch: bool = False  # the target is on a branch the chat does not show
 
 
 def _anchor(chat_id: uuid.UUID, message_id: int | None) -> ChatMessage | None:
@@ -151,11 +143,26 @@ def _anchor(chat_id: uuid.UUID, message_id: int | None) -> ChatMessage | None:
     return message if message is not None and message.session_id == chat_id else None
 
 
+def _around(chat: ChatSession, target: ChatMessage, window: MessageWindow) -> bool:
+    """Fill ``window`` with the target's branch around it; True when there are earlier ones."""
+    leaf, window.other_branch = branches.display_leaf(chat, target.id)
+    ids = branches.branch_ids(chat.id, leaf)
+    at = ids.index(target.id)
+    below = MESSAGE_PAGE_SIZE - CONTEXT_BEFORE_TARGET
+    shown = ids[max(0, at - CONTEXT_BEFORE_TARGET) : at + below]
+    window.has_newer = len(ids) > at + below
+    query = select(ChatMessage).where(ChatMessage.id.in_(shown))
+    rows = {m.id: m for m in db.session.scalars(query)}
+    window.messages = [rows[i] for i in shown if i in rows]
+    return at > CONTEXT_BEFORE_TARGET
+
+
 def message_window(
     chat: ChatSession | None, before: int | None = None, at: int | None = None
 ) -> MessageWindow:
-    """The latest ``MESSAGE_PAGE_SIZE`` messages; or those just before message ``before``;
-    or a window around message ``at`` (a search result). Unknown ids fall back to latest."""
+    """The visible branch's latest ``MESSAGE_PAGE_SIZE`` messages; or those just before
+    message ``before``; or a window around message ``at`` (a search result) on its own
+    branch. Unknown ids fall back to the latest."""
     if chat is None:
         return MessageWindow()
     window = MessageWindow()
@@ -163,26 +170,20 @@ def message_window(
     limit = MESSAGE_PAGE_SIZE
     if target is not None:
         window.target = target.id
-        above = _older(chat.id, _key(target), CONTEXT_BEFORE_TARGET + 1)
-        below = list(
-            db.session.scalars(
-                select(ChatMessage)
-                .where(ChatMessage.session_id == chat.id)
-                .where(tuple_(ChatMessage.timestamp, ChatMessage.id) >= tuple_(*_key(target)))
-                .order_by(ChatMessage.timestamp, ChatMessage.id)
-                .limit(limit - CONTEXT_BEFORE_TARGET + 1)
-            )
-        )
-        window.has_newer = len(below) > limit - CONTEXT_BEFORE_TARGET
-        below = below[: limit - CONTEXT_BEFORE_TARGET]
-        has_earlier = len(above) > CONTEXT_BEFORE_TARGET
-        window.messages = above[-CONTEXT_BEFORE_TARGET:] + below
+        has_earlier = _around(chat, target, window)
     else:
         anchor = _anchor(chat.id, before)
-        rows = _older(chat.id, _key(anchor) if anchor else None, limit + 1)
+        if anchor is not None:
+            start = anchor.parent_id
+            rows = branches.branch_messages(chat.id, start, limit + 1) if start else []
+        else:
+            rows = branches.branch_messages(
+                chat.id, branches.leaf_expression(chat.id, chat.leaf_id), limit + 1
+            )
         has_earlier = len(rows) > limit
         window.messages = rows[-limit:]
         window.has_newer = anchor is not None
     if has_earlier and window.messages:
         window.earlier = window.messages[0].id
+    window.versions = branches.versions_of(chat.id, window.messages)
     return window

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from calango.extensions import db
-from calango.models import Persona, Provider
+from calango.models import ChatSession, Persona, Provider
 from tests.helpers import FAKE_MODEL, finish, messages_of, send
 
 MAX_STATEMENTS = 4
@@ -102,3 +103,32 @@ def test_a_send_with_a_persona_parameters_and_the_profile_stays_within_four(
     assert answer.params == {"temperature": 0.1, "max_tokens": 1000}
     assert answer.profile_sent is True
     assert messages_of(app, chat_id)[-2].params is None, "the question has no parameters"
+
+
+def test_a_send_continues_the_branch_shown_within_four_statements(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    chat_id = send(client, csrf, "first question").get_json()["chat_id"]
+    finish(app)
+    send(client, csrf, "second question", chat_id=chat_id)
+    finish(app)
+    first_answer = messages_of(app, chat_id)[1]
+    with app.app_context():  # the chat shows the first turn only (as after switching versions)
+        chat = db.session.get(ChatSession, uuid.UUID(chat_id))
+        chat.leaf_id = first_answer.id
+        db.session.commit()
+    with statements_of_this_thread(app) as seen:
+        response = send(client, csrf, "instead of the second", chat_id=chat_id)
+    assert response.status_code == 201
+    assert len(seen) <= MAX_STATEMENTS, "\n\n".join(seen)
+    finish(app)
+    by_text = {m.content: m for m in messages_of(app, chat_id) if m.role == "user"}
+    question = by_text["instead of the second"]
+    answer = next(m for m in messages_of(app, chat_id) if m.parent_id == question.id)
+    assert question.parent_id == first_answer.id
+    assert answer.role == "assistant" and answer.status == "complete"
+    with app.app_context():
+        assert db.session.get(ChatSession, uuid.UUID(chat_id)).leaf_id is None
+    sent = [m["content"] for m in fake.requests[-1]["json"]["messages"] if m["role"] != "system"]
+    assert sent[0] == "first question" and sent[-1] == "instead of the second"
+    assert len(sent) == 3 and "second question" not in sent  # only the branch shown

@@ -110,6 +110,13 @@ def _varied_database(sample: bytes) -> None:
     )
     Setting.put("language", "pt_BR")
     Setting.put("last_chat_choice", {"provider": "Groq", "model": "m", "persona": ""})
+    db.session.flush()
+    # A tree: system → question → the stopped answer → the error; the interrupted answer is
+    # another version of the stopped one, and the chat shows the stopped one's branch.
+    system, question, stopped, failed, other = chat.messages
+    question.parent_id, stopped.parent_id, failed.parent_id = system.id, question.id, stopped.id
+    other.parent_id = question.id
+    chat.leaf_id = failed.id
     db.session.commit()
 
 
@@ -135,10 +142,14 @@ def _snapshot() -> dict[str, Any]:
 
     chats = {}
     for chat in db.session.scalars(select(ChatSession)):
+        messages = list(db.session.scalars(ChatMessage.select_for_session(chat.id)))
+        # The tree by position in the chat (ids are generated anew by an import).
+        at = {m.id: i for i, m in enumerate(messages)}
         chats[chat.id] = {
-            **row(chat),
+            **row(chat, ("leaf_id",)),
+            "leaf": at.get(chat.leaf_id),
             "messages": [
-                row(m, ("id",)) for m in db.session.scalars(ChatMessage.select_for_session(chat.id))
+                {**row(m, ("id", "parent_id")), "parent": at.get(m.parent_id)} for m in messages
             ],
         }
     return {

@@ -9,6 +9,7 @@ from flask import Flask
 
 from calango.models import Provider
 from config import TestConfig
+from tests.chat.conftest import provider  # noqa: F401
 from tests.helpers import add_provider
 
 SHARED_MODELS = ["fake-small", "fake-large"]

@@ -361,5 +361,63 @@ def test_known_local_runtimes_stay_free_and_other_local_addresses_do_not(
             ("OpenAI", False),
             ("ollama-cloud", False),
         ]
+
+
+BEFORE_TREE = "a7c3e1f95d20"
+
+
+def test_every_chat_becomes_a_single_branch(empty_database_url, tmp_path):
+    """Messages get the one before them (by time, then id) in their chat as parent; the
+    chat page and the search index keep working on the rebuilt table."""
+    app = _app(empty_database_url, tmp_path)
+    with app.app_context():
+        upgrade(revision=BEFORE_TREE)
+        chat_ids = [f"{n:032x}" for n in (1, 2)]
+        if db.engine.dialect.name == "postgresql":
+            chat_ids = [f"{c[:8]}-{c[8:12]}-{c[12:16]}-{c[16:20]}-{c[20:]}" for c in chat_ids]
+        now = "2026-01-01 00:00:00"
+        _insert(
+            "chat_sessions",
+            [{"id": c, "title": f"chat {i}", "created_at": now, "updated_at": now}
+             for i, c in enumerate(chat_ids)],
+        )  # fmt: skip
+        # Ids out of time order (as imports make them), two messages at the same second,
+        # and the two chats interleaved.
+        rows = [
+            (10, 0, "2026-01-01 00:00:03", "third"),
+            (11, 0, "2026-01-01 00:00:01", "first"),
+            (12, 1, "2026-01-01 00:00:01", "other chat"),
+            (13, 0, "2026-01-01 00:00:02", "second a"),
+            (14, 0, "2026-01-01 00:00:02", "second b"),
+            (15, 1, "2026-01-01 00:00:05", "other reply"),
+        ]
+        _insert(
+            "chat_messages",
+            [{"id": i, "session_id": chat_ids[c], "role": "user", "content": text,
+              "status": "complete", "timestamp": when, "stop_requested": False}
+             for i, c, when, text in rows],
+        )  # fmt: skip
+        upgrade()
+        parents = dict(db.session.execute(sa.text("SELECT id, parent_id FROM chat_messages")).all())
+        assert parents == {11: None, 13: 11, 14: 13, 10: 14, 12: None, 15: 12}
+        leaves = db.session.scalars(sa.text("SELECT leaf_id FROM chat_sessions")).all()
+        assert leaves == [None, None]  # the newest message: the end of the single branch
+        if db.engine.dialect.name == "sqlite":
+            # The search triggers on chat_messages survived the table's rebuild.
+            db.session.execute(
+                sa.text("UPDATE chat_messages SET content = 'lagarto' WHERE id = 10")
+            )
+            db.session.commit()
+            found = db.session.scalars(
+                sa.text("SELECT rowid FROM search_messages WHERE search_messages MATCH 'lagarto'")
+            ).all()
+            assert found == [10]
+        # Deleting a message deletes what follows it (the foreign key cascades).
+        db.session.execute(sa.text("DELETE FROM chat_messages WHERE id = 13"))
+        db.session.commit()
+        left = db.session.scalars(sa.text("SELECT id FROM chat_messages ORDER BY id")).all()
+        assert left == [11, 12, 15]
+        db.session.remove()  # a transaction still open would hold PostgreSQL's DDL lock
+        downgrade(revision=BEFORE_TREE)
         db.session.remove()
         db.engine.dispose()

@@ -14,6 +14,7 @@ from flask import Flask
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession
 from calango.models.types import utcnow
+from calango.services.branches import link_as_single_branch
 from tests.chat.conftest import anthropic_provider, app_config, provider  # noqa: F401
 
 AddChat = Callable[..., uuid.UUID]
@@ -52,6 +53,8 @@ def add_chat(app: Flask) -> AddChat:
                         **values,
                     )
                 )
+            db.session.flush()
+            link_as_single_branch([chat.id])
             db.session.commit()
             return chat.id
 

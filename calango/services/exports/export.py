@@ -29,6 +29,7 @@ from calango.services.exports.arena_records import round_records
 from calango.services.exports.records import (
     FORMAT,
     VERSION,
+    branch_message_records,
     chat_ids,
     chat_record,
     message_records,
@@ -104,12 +105,13 @@ def _who(message: dict[str, Any]) -> str:
 
 
 def chat_markdown(chat_id: uuid.UUID) -> Iterator[str]:
-    """One chat as Markdown: a heading per message with who and when, then its text."""
+    """One chat as Markdown (the branch it shows): a heading per message with who and
+    when, then its text."""
     chat = chat_record(chat_id)
     if chat is None:
         return
     yield f"# {chat['title'] or _('Untitled chat')}\n"
-    for message in message_records(chat_id):
+    for message in branch_message_records(chat_id, chat["leaf_id"]):
         when = format_datetime(datetime.fromisoformat(message["timestamp"]), "short")
         yield f"\n## {_who(message)} · {when}\n\n"
         if message["content"]:

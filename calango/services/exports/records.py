@@ -16,11 +16,14 @@ from sqlalchemy import select
 
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting
+from calango.services import branches
 
 FORMAT = "calango-export"
 VERSION = 1
 BATCH = 500
 
+# ``leaf_id`` and each message's ``parent_id`` keep the conversation's tree (its versions);
+# they name message ids of the same file. An export without them is one branch in order.
 CHAT_FIELDS = (
     "id",
     "title",
@@ -31,9 +34,11 @@ CHAT_FIELDS = (
     "params",
     "profile_enabled",
     "kind",
+    "leaf_id",
 )
 MESSAGE_FIELDS = (
     "id",
+    "parent_id",
     "role",
     "content",
     "status",
@@ -118,6 +123,18 @@ def message_records(chat_id: uuid.UUID) -> Iterator[dict[str, Any]]:
         .where(ChatMessage.session_id == chat_id)
         .order_by(ChatMessage.timestamp, ChatMessage.id)
         .execution_options(yield_per=BATCH)
+    )
+    for row in db.session.execute(query):
+        yield _record(row, MESSAGE_FIELDS)
+
+
+def branch_message_records(chat_id: uuid.UUID, leaf_hint: int | None) -> Iterator[dict[str, Any]]:
+    """The messages of the branch the chat shows, root first (calango.services.branches)."""
+    walk = branches.walk_up(chat_id, branches.leaf_expression(chat_id, leaf_hint))
+    query = (
+        select(*_columns(ChatMessage, MESSAGE_FIELDS))
+        .join(walk, ChatMessage.__table__.c.id == walk.c.id)
+        .order_by(walk.c.depth.desc())
     )
     for row in db.session.execute(query):
         yield _record(row, MESSAGE_FIELDS)

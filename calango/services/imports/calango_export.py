@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from calango.extensions import db
@@ -29,6 +29,7 @@ from calango.models.chat import ROLES, usage_columns
 from calango.models.names import normalize_name
 from calango.models.persona import PROMPT_MAX
 from calango.services import call_rollup, parameters, preferences, profile
+from calango.services.branches import link_as_single_branch
 from calango.services.imports import ImportFileError, ImportSummary
 from calango.services.imports import fields as f
 from calango.services.imports.arena_export import import_round
@@ -102,6 +103,14 @@ class _Writer:
         self.summary = summary
         self.chat_id: Any = None  # the chat being written; None while skipping one
         self.batch: list[dict[str, Any]] = []
+        # The chat's tree, by the file's message ids: those get new ids here, so the links
+        # are written once the chat's messages are in (parents always come first).
+        self.batch_links: list[tuple[int | None, int | None]] = []  # (file id, file parent)
+        self.new_ids: dict[int, int] = {}
+        self.links: list[tuple[int, int]] = []  # (new id, file parent)
+        self.is_tree = False
+        self.leaf: int | None = None
+        self.seen: set[int] = set()
 
     def settings(self, record: Any) -> None:
         if not isinstance(record, dict):
@@ -200,6 +209,7 @@ class _Writer:
         db.session.execute(insert(ChatSession.__table__), [values])
         self.summary.imported[counted] += 1
         self.chat_id = chat_id
+        self.leaf = f.integer(record, "leaf_id")
 
     def arena_round(self, record: dict[str, Any]) -> None:
         self.flush()  # the contenders' conversations are written before their round
@@ -210,6 +220,14 @@ class _Writer:
             self.summary.present["messages"] += 1
             return
         self.batch.append(_message_row(self.chat_id, record))
+        self.is_tree = self.is_tree or "parent_id" in record
+        file_id, file_parent = f.integer(record, "id"), f.integer(record, "parent_id")
+        # Parents come before their children (as exported): no cycle can be written.
+        if file_parent is not None and file_parent not in self.seen:
+            raise f.FieldError(_("parent_id must name an earlier message of the same chat."))
+        if file_id is not None:
+            self.seen.add(file_id)
+        self.batch_links.append((file_id, file_parent))
         if len(self.batch) >= BATCH:
             self.flush()
 
@@ -226,15 +244,55 @@ class _Writer:
             if keys
             else set()
         )
-        rows = [
-            row for row in self.batch if row["import_key"] not in taken or not row["import_key"]
+        kept = [
+            (row, link)
+            for row, link in zip(self.batch, self.batch_links, strict=True)
+            if row["import_key"] not in taken or not row["import_key"]
         ]
-        self.summary.present["messages"] += len(self.batch) - len(rows)
-        if rows:
-            db.session.execute(insert(ChatMessage.__table__), rows)
-            call_rollup.count_rows(rows)  # A Cuca's sums
-        self.summary.imported["messages"] += len(rows)
-        self.batch = []
+        self.summary.present["messages"] += len(self.batch) - len(kept)
+        if kept:
+            table = ChatMessage.__table__
+            new_ids = db.session.scalars(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                [row for row, _link in kept],
+            ).all()
+            for new_id, (_row, (file_id, file_parent)) in zip(new_ids, kept, strict=True):
+                if file_id is not None:
+                    self.new_ids[file_id] = new_id
+                if file_parent is not None:
+                    self.links.append((new_id, file_parent))
+            call_rollup.count_rows([row for row, _link in kept])  # A Cuca's sums
+        self.summary.imported["messages"] += len(kept)
+        self.batch, self.batch_links = [], []
+
+    def end_chat(self) -> None:
+        """Write the chat's tree: each message's parent and the version shown; a file without
+        them (an older export) makes the chat one branch in order."""
+        self.flush()
+        if self.chat_id is not None and self.is_tree:
+            table = ChatMessage.__table__
+            links = [
+                {"row": new_id, "parent": self.new_ids[parent]}
+                for new_id, parent in self.links
+                if parent in self.new_ids  # a parent not in the file: a root here
+            ]
+            if links:
+                db.session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("row"))
+                    .values(parent_id=bindparam("parent")),
+                    links,
+                )
+            if self.leaf in self.new_ids:
+                db.session.execute(
+                    update(ChatSession.__table__)
+                    .where(ChatSession.__table__.c.id == self.chat_id)
+                    .values(leaf_id=self.new_ids[self.leaf])
+                )
+        elif self.chat_id is not None:
+            link_as_single_branch([self.chat_id])
+        self.new_ids, self.links, self.is_tree, self.leaf = {}, [], False, None
+        self.seen = set()
 
 
 def import_calango_export(raw: IO[bytes], progress: Progress | None = None) -> ImportSummary:
@@ -250,12 +308,12 @@ def import_calango_export(raw: IO[bytes], progress: Progress | None = None) -> I
     try:
         for kind, path, value in read_export(stream):  # noqa: B007 (path is reported)
             if kind == "chat_end":
-                writer.flush()
+                writer.end_chat()
                 continue
             if not isinstance(value, dict):
                 raise f.FieldError(_("not an object."))
             getattr(writer, kind)(value)
-        writer.flush()
+        writer.end_chat()
         db.session.commit()
     except f.FieldError as exc:
         db.session.rollback()

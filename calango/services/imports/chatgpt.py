@@ -21,6 +21,7 @@ from calango.extensions import db
 from calango.models import ChatMessage, ChatSession
 from calango.models.types import utcnow
 from calango.services import call_rollup
+from calango.services.branches import link_as_single_branch
 from calango.services.chat import title_from
 from calango.services.imports import ImportFileError, ImportSummary
 from calango.services.imports.chatgpt_parse import (
@@ -73,6 +74,7 @@ def _write(conv: Conversation, summary: ImportSummary) -> None:
         batch = [{**row, "session_id": chat_id} for row in rows[start_at : start_at + BATCH]]
         db.session.execute(insert(ChatMessage.__table__), batch)
         call_rollup.count_rows(batch)  # A Cuca's sums
+    link_as_single_branch([chat_id])  # the conversation's current branch, in order
     summary.imported["chats"] += 1
     summary.imported["messages"] += len(rows)
 

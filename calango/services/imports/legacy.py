@@ -26,6 +26,7 @@ from calango.models.chat import usage_columns
 from calango.models.persona import PROMPT_MAX
 from calango.models.types import utcnow
 from calango.services import call_rollup, preferences
+from calango.services.branches import link_as_single_branch
 from calango.services.call_log import UNKNOWN
 from calango.services.chat import title_from
 from calango.services.imports import ImportFileError, ImportSummary
@@ -212,6 +213,7 @@ def _import_chats(data: dict[str, Any], summary: ImportSummary) -> None:
     arena.sort(key=lambda e: e.timestamp)  # stable: file order among equals
     import_rounds(arena, known, summary, _messages)
     order = list(sessions) + [sid for sid in groups if sid not in sessions]
+    touched: list[ChatSession] = []
     for sid in order:
         if sid == ARENA_SESSION:
             continue  # its records are rounds now
@@ -252,11 +254,14 @@ def _import_chats(data: dict[str, Any], summary: ImportSummary) -> None:
         elif not new:
             summary.present["chats"] += 1
             continue
+        touched.append(chat)
         for exchange in new:
             _messages(chat, exchange, summary)
             chat.persona = exchange.persona or chat.persona
             if exchange.timestamp and exchange.timestamp > chat.updated_at:
                 chat.updated_at = exchange.timestamp
+    db.session.flush()
+    link_as_single_branch([chat.id for chat in touched])  # each chat one branch, in order
 
 
 def import_legacy(raw: bytes) -> ImportSummary:

@@ -1,0 +1,233 @@
+"""Versions of a conversation: regenerate an answer, retry a failed one, edit a question and
+send it again, delete a message and what follows it.
+
+Each new version is a sibling of the earlier one (same parent), so nothing is lost; the new
+message is the chat's newest, so it becomes the visible branch (``leaf_id`` NULL, set by the
+claim every send makes). The model is sent the branch up to the new message's parent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+
+from calango.extensions import db
+from calango.i18n import format_number
+from calango.llm import ProviderSettings, find_price
+from calango.models import ChatMessage, ChatSession, MessageStatus, Persona, Provider
+from calango.models.types import utcnow
+from calango.services import branches, call_rollup, generation
+from calango.services.chat import (
+    ChatInputError,
+    _claim_for_sending,
+    build_context,
+    refuse_if_busy,
+    resolve_provider,
+)
+from calango.services.generation import Generation, GenerationRequest, request_stop
+from calango.services.message_html import final_html_values
+from calango.services.preferences import remember_chat_choice
+
+# Answers that can be retried with the same model: they did not finish.
+RETRYABLE = (MessageStatus.ERROR, MessageStatus.INTERRUPTED, MessageStatus.STOPPED)
+
+
+@dataclass
+class Started:
+    """A new version and its answer being written."""
+
+    assistant_message: ChatMessage
+    generation: Generation
+
+
+def start_answer(
+    provider: Provider,
+    settings: ProviderSettings,
+    model: str,
+    assistant: ChatMessage,
+    context: list[dict[str, str]],
+) -> Generation:
+    """Start writing the committed ``streaming`` answer ``assistant``: the answer protocol's
+    entry point (calango.services.generation.start_answer), with the model's price."""
+    price = find_price(
+        provider_name=provider.name,
+        kind=provider.kind,
+        base_url=provider.base_url,
+        model=model,
+        overrides=provider.price_overrides,
+    )
+    return generation.start_answer(
+        GenerationRequest(
+            message_id=assistant.id,
+            settings=settings,
+            model=model,
+            messages=context,
+            price=price,
+            locale=str(get_locale() or "en"),
+        )
+    )
+
+
+def _persona(name: str) -> Persona | None:
+    if not name:
+        return None
+    persona = db.session.scalars(Persona.select_by_name(name)).first()
+    if persona is None:
+        raise ChatInputError(
+            _("The persona “%(name)s” no longer exists. Pick another one.", name=name)
+        )
+    return persona
+
+
+def _message(chat: ChatSession, message_id: int, *roles: str) -> ChatMessage:
+    message = db.session.get(ChatMessage, message_id) if 0 < message_id < 2**31 else None
+    if message is None or message.session_id != chat.id or message.role not in roles:
+        raise ChatInputError(_("This message does not exist or was deleted."), status=404)
+    return message
+
+
+def _clean_text(text: str) -> str:
+    """The same checks as a send (calango.services.chat.send_message)."""
+    limit = current_app.config["MAX_MESSAGE_CHARS"]
+    text = text.replace("\r\n", "\n")
+    if not text.strip():
+        raise ChatInputError(_("Type a message before sending."))
+    if len(text) > limit:
+        raise ChatInputError(
+            _(
+                "The message has %(length)s characters; the limit is %(limit)s. Shorten it "
+                "or split it into several messages.",
+                length=format_number(len(text)),
+                limit=format_number(limit),
+            ),
+            status=413,
+        )
+    return text
+
+
+def _answer(
+    chat: ChatSession,
+    parent: ChatMessage | None,
+    new_text: str | None,
+    provider_name: str,
+    model_value: str,
+    persona_name: str,
+) -> Started:
+    """Write a new version under ``parent``: a question ``new_text`` (a sibling of the edited
+    one) and its answer, or (``new_text`` None) only an answer to ``parent``."""
+    provider, settings, model = resolve_provider(provider_name, model_value)
+    persona = _persona(persona_name)
+    now = utcnow()
+    chat = _claim_for_sending(chat.id, now, persona)  # also sets the persona, leaf_id NULL
+    view = branches.read_for_send(chat.id, parent.id if parent else None, now, newest_id=False)
+    refuse_if_busy(view)
+    context = build_context(
+        chat, persona.prompt if persona else None, new_text, model, branch=view.branch
+    )
+    answer_to = parent
+    if new_text is not None:
+        answer_to = ChatMessage(
+            session_id=chat.id, role="user", content=new_text, timestamp=now,
+            persona=chat.persona, status=MessageStatus.COMPLETE,
+            parent_id=parent.id if parent else None, **final_html_values(new_text),
+        )  # fmt: skip
+        db.session.add(answer_to)
+        db.session.flush()
+    assistant = ChatMessage(
+        session_id=chat.id, role="assistant", content="", timestamp=now,
+        status=MessageStatus.STREAMING, provider=provider.name, model=model,
+        persona=chat.persona, heartbeat_at=now,
+        parent_id=answer_to.id if answer_to else None,
+    )  # fmt: skip
+    db.session.add(assistant)
+    remember_chat_choice(provider, model, persona)
+    db.session.commit()
+    return Started(assistant, start_answer(provider, settings, model, assistant, context))
+
+
+def regenerate(
+    chat: ChatSession, message_id: int, provider_name: str, model_value: str, persona_name: str
+) -> Started:
+    """A new answer to the question answered by ``message_id``, with the model and persona
+    picked (the same ones or others); the earlier answer stays as a version. ``message_id``
+    may also be a question left without an answer (its answer was deleted)."""
+    answer = _message(chat, message_id, "assistant", "user")
+    if answer.role == "user":
+        return _answer(chat, answer, None, provider_name, model_value, persona_name)
+    question = db.session.get(ChatMessage, answer.parent_id) if answer.parent_id else None
+    return _answer(chat, question, None, provider_name, model_value, persona_name)
+
+
+def retry(chat: ChatSession, message_id: int) -> Started:
+    """Ask again, with the same provider, model and persona, for an answer that failed."""
+    answer = _message(chat, message_id, "assistant")
+    if answer.status not in RETRYABLE:
+        raise ChatInputError(_("This answer finished; regenerate it instead."), status=409)
+    question = db.session.get(ChatMessage, answer.parent_id) if answer.parent_id else None
+    return _answer(
+        chat, question, None, answer.provider or "", answer.model or "", answer.persona or ""
+    )
+
+
+def edit_and_resend(
+    chat: ChatSession,
+    message_id: int,
+    text: str,
+    provider_name: str,
+    model_value: str,
+    persona_name: str,
+) -> Started:
+    """Send an edited copy of question ``message_id`` in its place (a sibling: the original
+    and what followed it stay as a version)."""
+    question = _message(chat, message_id, "user")
+    text = _clean_text(text)
+    parent = db.session.get(ChatMessage, question.parent_id) if question.parent_id else None
+    return _answer(chat, parent, text, provider_name, model_value, persona_name)
+
+
+def editable(chat: ChatSession, message_id: int) -> ChatMessage:
+    """The question to edit (ChatInputError 404 when it is not one of the chat's)."""
+    return _message(chat, message_id, "user")
+
+
+def deletion_count(chat: ChatSession, message_id: int) -> tuple[ChatMessage, int]:
+    """The message to delete and how many messages go with it (it and what follows)."""
+    message = db.session.get(ChatMessage, message_id) if 0 < message_id < 2**31 else None
+    if message is None or message.session_id != chat.id:
+        raise ChatInputError(_("This message does not exist or was deleted."), status=404)
+    return message, len(branches.subtree(branches.children_of(chat.id), message.id))
+
+
+def delete_message(chat: ChatSession, message_id: int) -> int:
+    """Delete a message and everything that follows it (on every branch below it); the chat
+    then shows the newest remaining branch through its parent. Returns how many went."""
+    message, _count = deletion_count(chat, message_id)
+    tree = branches.children_of(chat.id)
+    doomed = branches.subtree(tree, message.id)
+    streaming = db.session.scalars(
+        select(ChatMessage.id).where(
+            ChatMessage.id.in_(doomed), ChatMessage.status == MessageStatus.STREAMING
+        )
+    ).all()
+    for streaming_id in streaming:
+        request_stop(streaming_id)
+    parent = message.parent_id
+    call_rollup.forget_messages(doomed)  # their calls leave A Cuca, as a deleted chat's do
+    db.session.execute(delete(ChatMessage).where(ChatMessage.id.in_(doomed)))
+    siblings = [i for i in tree.get(parent, []) if i != message.id]
+    for gone in doomed:
+        tree.pop(gone, None)
+    if siblings:
+        tree[parent] = siblings
+        chat.leaf_id = branches.newest_descendant(tree, siblings[-1])
+    elif parent is not None:
+        tree.pop(parent, None)
+        chat.leaf_id = parent
+    else:
+        chat.leaf_id = None
+    db.session.commit()
+    return len(doomed)
