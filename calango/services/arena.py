@@ -34,6 +34,7 @@ from calango.models.arena import MAX_CONTENDERS, MIN_CONTENDERS
 from calango.models.types import utcnow
 from calango.services import arena_queries as queries
 from calango.services import call_rollup
+from calango.services.branches import read_branch
 from calango.services.call_log import NOT_SENT
 from calango.services.chat import ChatInputError, build_context, resolve_provider, title_from
 from calango.services.composer import split_model_value
@@ -77,6 +78,7 @@ class _Prepared:
     error: str | None = None
     assistant: ChatMessage | None = None
     context: list[dict[str, str]] | None = None
+    parent_id: int | None = None  # the contender's last message (its conversation is a tree)
 
 
 def _checked_prompt(text: str) -> str:
@@ -192,8 +194,11 @@ def follow_up(arena_round: ArenaRound, prompt: str) -> None:
         persona = db.session.get(Persona, session.persona_id) if session.persona_id else None
         item = _Prepared(contender, persona.prompt if persona else None)
         _connect(item, contender.provider, contender.model)
-        item.context = build_context(session, item.persona_prompt, text, contender.model)
+        branch = read_branch(session, session.leaf_id)
+        item.parent_id = branch.leaf_id
+        item.context = build_context(session, item.persona_prompt, text, contender.model, branch)
         session.updated_at = now
+        session.leaf_id = None  # the new turn is the newest: the branch shown ends there
         prepared.append(item)
     if not prepared:
         raise ArenaInputError(_("Every contender of this round was continued in a chat."))
@@ -212,16 +217,19 @@ def _add_turn(prepared: list[_Prepared], text: str, now: object) -> None:
         assert session is not None
         user = ChatMessage(
             role="user", content=text, timestamp=now, persona=contender.persona,
-            status=MessageStatus.COMPLETE, **final_html_values(text),
+            status=MessageStatus.COMPLETE, parent_id=item.parent_id, **final_html_values(text),
         )  # fmt: skip
+        session.messages.append(user)
+        db.session.flush()  # the answer's parent is the prompt
         answer = ChatMessage(
             role="assistant", content="", timestamp=now, provider=contender.provider,
             model=contender.model, persona=contender.persona,
             status=MessageStatus.STREAMING if item.error is None else MessageStatus.ERROR,
             heartbeat_at=now if item.error is None else None,
             error=item.error, error_class=NOT_SENT if item.error else None,
+            parent_id=user.id,
         )  # fmt: skip
-        session.messages.extend([user, answer])
+        session.messages.append(answer)
         item.assistant = answer
     # The contenders that could not be sent are final calls already (A Cuca's sums).
     call_rollup.count_rows(item.assistant for item in prepared if item.error is not None)

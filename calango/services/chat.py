@@ -268,7 +268,10 @@ def build_context(
 
 
 def _claim_for_sending(
-    session_id: uuid.UUID, now: datetime, persona: Persona | None, chat_values: dict[str, Any]
+    session_id: uuid.UUID,
+    now: datetime,
+    persona: Persona | None,
+    chat_values: dict[str, Any] | None = None,
 ) -> ChatSession:
     """Take the chat for this send (the chat, updated with ``chat_values`` too, in the same
     statement).
@@ -287,7 +290,7 @@ def _claim_for_sending(
             updated_at=now,
             persona=persona.name if persona is not None else None,
             persona_id=persona.id if persona is not None else None,
-            **chat_values,
+            **(chat_values or {}),
             # The message written next is the chat's newest: the visible branch ends there.
             leaf_id=None,
         )

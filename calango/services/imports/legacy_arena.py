@@ -18,6 +18,7 @@ from calango.extensions import db
 from calango.models import ArenaContender, ArenaRound, ChatSession, SessionKind
 from calango.models.arena import MAX_CONTENDERS
 from calango.models.types import utcnow
+from calango.services.branches import link_as_single_branch
 from calango.services.chat import title_from
 from calango.services.imports import ImportSummary
 from calango.services.imports.legacy_parse import LegacyExchange
@@ -54,6 +55,7 @@ def import_rounds(
 
     ``known`` holds the import keys already in the database; ``add_messages`` is the legacy
     importer's own "question and answer of a record" (so both kinds of import agree)."""
+    sessions: list[ChatSession] = []
     for group in _rounds(exchanges):
         key = f"{PREFIX}rinha:{group[0].key}"
         if all(f"{PREFIX}history:{e.key}:a" in known for e in group):
@@ -73,6 +75,7 @@ def import_rounds(
                 import_key=f"{PREFIX}rinha:{exchange.key}",
             )  # fmt: skip
             add_messages(session, exchange, summary)
+            sessions.append(session)
             arena_round.contenders.append(
                 ArenaContender(
                     slot=slot,
@@ -85,3 +88,6 @@ def import_rounds(
             )
         db.session.add(arena_round)
         summary.imported["rounds"] += 1
+    if sessions:
+        db.session.flush()
+        link_as_single_branch([session.id for session in sessions])  # question, then answer
