@@ -50,7 +50,7 @@ def test_a_full_round_streams_side_by_side_then_a_vote_ranks_the_models(
     expect(alpha.locator(".arena-metrics")).to_contain_text("First token")
     expect(alpha.locator(".arena-metrics")).to_contain_text("$")
     page.get_by_role("button", name="beta · Fake is best").click()
-    expect(page.get_by_role("button", name="✓ beta · Fake is best")).to_be_visible()
+    expect(page.get_by_role("button", name="beta · Fake is best (your vote)")).to_be_visible()
     finish(app)
 
     page.get_by_role("link", name="Leaderboard").click()

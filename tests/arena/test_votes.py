@@ -63,7 +63,7 @@ def test_blind_round_hides_the_names_until_the_vote(
     labels = _column_labels(page)
     assert sorted(labels) == ["alpha · Fake", "beta · Fake", "gamma · Fake"]
     assert labels[beta.position] == "beta · Fake"
-    assert "✓ beta · Fake is best" in page
+    assert "beta · Fake is best (your vote)" in page
 
 
 def test_blind_order_is_random(app: Flask, client: FlaskClient, provider: Provider) -> None:
