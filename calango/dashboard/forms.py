@@ -35,6 +35,7 @@ def kind_labels() -> dict[str, Any]:
         CallKind.FETCH_MODELS: _l("Fetch models"),
         CallKind.ARENA: _l("A Rinha answer"),
         CallKind.HATCH: _l("Hatch a persona"),
+        CallKind.TITLE: _l("Chat title"),
     }
 
 

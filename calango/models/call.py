@@ -24,7 +24,8 @@ class CallKind:
     FETCH_MODELS = "fetch_models"
     ARENA = "arena"  # an answer in A Rinha (kept on its message, like a chat answer)
     HATCH = "hatch"  # a persona proposed from a description
-    ALL = (CHAT, TEST_CONNECTION, FETCH_MODELS, ARENA, HATCH)
+    TITLE = "title"  # a chat's title named by a model (services.auto_titles)
+    ALL = (CHAT, TEST_CONNECTION, FETCH_MODELS, ARENA, HATCH, TITLE)
 
 
 class ProviderCall(db.Model):

@@ -32,7 +32,7 @@ from calango.llm import (
     open_chat_stream,
 )
 from calango.models import ChatMessage, MessageStatus
-from calango.services import call_rollup
+from calango.services import auto_titles, call_rollup
 from calango.services.answer_events import Done
 from calango.services.call_log import UNEXPECTED, error_class_of
 from calango.services.generation import Generation, registry
@@ -182,6 +182,8 @@ def finish_answer(generation: Generation, outcome: Outcome, app: Flask) -> None:
         db.session.remove()
         registry(app).remove(message_id)
         generation.finish(Done(values["status"], values), app)
+    if values["status"] == MessageStatus.COMPLETE:
+        auto_titles.name_chat_after(message_id)  # optional, never fails the answer
 
 
 def _cost(price: Price | None, usage: Usage | None, message_id: int) -> Decimal | None:

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-from calango.settings import profile_routes, routes  # noqa: E402, F401
+from calango.settings import profile_routes, routes, title_routes  # noqa: E402, F401
