@@ -78,6 +78,10 @@ def create_app(config: Any = None) -> Flask:
     )
     csrf.init_app(app)
 
+    from calango.accounts import init_accounts
+
+    init_accounts(app)
+
     from calango.i18n import init_i18n
 
     init_i18n(app, babel)

@@ -8,12 +8,14 @@ from calango.models.import_job import ImportJob, JobStatus
 from calango.models.persona import DEFAULT_PERSONA_NAME, Persona
 from calango.models.provider import Provider
 from calango.models.setting import Setting
+from calango.models.user import AuditEntry, User, UserSetting
 
 __all__ = [
     "DEFAULT_PERSONA_NAME",
     "ArenaContender",
     "ArenaRound",
     "ArenaVote",
+    "AuditEntry",
     "CallKind",
     "CallRollup",
     "CallRollupState",
@@ -28,5 +30,7 @@ __all__ = [
     "ProviderCall",
     "SessionKind",
     "Setting",
+    "User",
+    "UserSetting",
     "VoteOutcome",
 ]

@@ -1,0 +1,74 @@
+"""Who is asking: the signed-in user in SERVER mode, the one local user in DESKTOP mode.
+
+Every route and service that reads or writes a user's data asks :func:`current_user_id`;
+background work (the producer thread, CLI commands) is handed the owner's id explicitly.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, abort, current_app
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from calango.extensions import db, login_manager
+from calango.models.user import User
+
+_LOCAL_ID_KEY = "calango_local_user_id"
+
+
+def is_server(app: Flask | None = None) -> bool:
+    """Whether this app runs in SERVER mode (accounts, sign-in)."""
+    return (app or current_app).config.get("MODE") == "SERVER"
+
+
+def local_user_id() -> int:
+    """The DESKTOP user's id (created by the migration), remembered per app."""
+    cached = current_app.extensions.get(_LOCAL_ID_KEY)
+    if cached is None:
+        cached = db.session.scalar(select(User.id).where(User.is_local.is_(True)).limit(1))
+        if cached is None:
+            raise RuntimeError("The local user is missing: run `flask db upgrade`.")
+        current_app.extensions[_LOCAL_ID_KEY] = cached
+    return int(cached)
+
+
+def current_user_id() -> int:
+    """The id of the user this request acts for; 401 when nobody is signed in (SERVER)."""
+    if not is_server():
+        return local_user_id()
+    if not current_user.is_authenticated:
+        abort(401)
+    return int(current_user.id)
+
+
+def _load_user(user_id: str) -> User | None:
+    """Flask-Login's loader: ``"<id>:<epoch>"``; a stale epoch or a disabled account signs
+    the session out."""
+    raw_id, _, raw_epoch = user_id.partition(":")
+    if not (raw_id.isdigit() and raw_epoch.isdigit()):
+        return None
+    user = db.session.get(User, int(raw_id))
+    if user is None or not user.is_active or user.session_epoch != int(raw_epoch):
+        return None
+    return user
+
+
+def _desktop_user(_request: object) -> User | None:
+    """DESKTOP: whoever reaches the app is the local user (it binds 127.0.0.1 only)."""
+    if is_server():
+        return None
+    try:
+        return db.session.get(User, local_user_id())
+    except (SQLAlchemyError, RuntimeError):
+        # A database not yet upgraded: the page that says so must still render.
+        db.session.rollback()
+        return None
+
+
+def init_accounts(app: Flask) -> None:
+    """Wire Flask-Login: the session loader and, in DESKTOP, the implicit local user."""
+    login_manager.init_app(app)
+    login_manager.user_loader(_load_user)
+    login_manager.request_loader(_desktop_user)
+    login_manager.session_protection = "basic"
