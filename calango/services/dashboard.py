@@ -26,6 +26,7 @@ class DashboardFilters:
     model: str | None = None
     persona: str | None = None
     kind: str | None = None
+    owner_id: int | None = None  # whose calls; the routes pass the current user
 
     def resolve(self) -> tuple[Period, CallFilter]:
         """The local period and the filter over UTC instants it stands for."""
@@ -34,7 +35,13 @@ class DashboardFilters:
             name = "30d"
         period = resolve_period(name, user_zone(), self.first, self.last)
         return period, CallFilter(
-            period.start, period.end, self.provider, self.model, self.persona, self.kind
+            period.start,
+            period.end,
+            self.provider,
+            self.model,
+            self.persona,
+            self.kind,
+            self.owner_id,
         )
 
 
