@@ -377,9 +377,7 @@ def check(limit: int = 20, owner_id: int | None = None) -> list[str]:
         stored = select(table)
         if owner_id is not None:
             stored = stored.where(table.c.owner_id == owner_id)
-        have = {
-            tuple(r[k] for k in key): dict(r) for r in db.session.execute(stored).mappings()
-        }
+        have = {tuple(r[k] for k in key): dict(r) for r in db.session.execute(stored).mappings()}
         wanted = {tuple(r[k] for k in key): r for r in want}
         for group in sorted(set(have) | set(wanted), key=str):
             a, b = have.get(group), wanted.get(group)

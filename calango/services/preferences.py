@@ -41,7 +41,7 @@ def is_user_key(key: str) -> bool:
     return key in USER_KEYS
 
 
-def _viewer_id() -> int | None:
+def viewer_id() -> int | None:
     """The user whose preferences this request shows: the signed-in one, the local user in
     DESKTOP, ``None`` for an anonymous SERVER visitor (the sign-in page) or outside a
     request in SERVER mode."""
@@ -71,7 +71,7 @@ def _saved() -> dict[str, Any]:
     cached = g.get("calango_settings")
     if cached is None:
         try:
-            cached = _read_all(_viewer_id())
+            cached = _read_all(viewer_id())
         except (SQLAlchemyError, RuntimeError):
             # Error pages render the layout too; a broken database must not break them.
             db.session.rollback()
