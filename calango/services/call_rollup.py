@@ -210,13 +210,17 @@ def _answer_rows(where: ColumnElement[bool], lock: bool = False) -> list[Any]:
 
 
 def _session_kinds(rows: list[Any]) -> dict[Any, tuple[str, int]]:
-    """The call kind and the owner of the answers of the sessions of ``rows`` (dicts without
-    a ``kind``)."""
-    ids = {
-        row.get("session_id")
-        for row in rows
-        if isinstance(row, Mapping) and row.get("role") == "assistant" and "kind" not in row
-    }
+    """The call kind and the owner of the answers of the sessions of ``rows``: dicts without
+    a ``kind`` or an ``owner_id``, model objects whose ``chat`` is not loaded."""
+    ids = set()
+    for row in rows:
+        if _get(row, "role") != "assistant":
+            continue
+        if isinstance(row, Mapping):
+            if "kind" not in row or "owner_id" not in row:
+                ids.add(row.get("session_id"))
+        elif getattr(row, "chat", None) is None:
+            ids.add(getattr(row, "session_id", None))
     ids.discard(None)
     if not ids:
         return {}
@@ -227,13 +231,15 @@ def _session_kinds(rows: list[Any]) -> dict[Any, tuple[str, int]]:
 
 def count_rows(rows: Iterable[Any], sign: int = 1) -> None:
     """Count chat messages just written (model objects or dicts of columns; user messages and
-    unfinished answers are skipped). A dict's kind is that of its ``session_id``'s session
-    (written already); a model object's that of its ``chat``."""
+    unfinished answers are skipped). A dict's kind and owner are those of its
+    ``session_id``'s session (written already); a model object's those of its ``chat``."""
     rows = list(rows)
     kinds = _session_kinds(rows)
     fold = Fold()
     for row in rows:
         kind, owner = kinds.get(_get(row, "session_id"), (None, None))
+        if not isinstance(row, Mapping):
+            kind = None  # a model object's kind is its chat's, as it always was
         fold.add_answer(row, sign, kind, owner)
     fold.write()
 
