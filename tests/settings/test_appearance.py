@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from calango.extensions import db
 from calango.accounts import local_user_id
+from calango.extensions import db
 from calango.services.preferences import LANGUAGE_KEY, THEME_KEY, user_value
 from calango.themes import DEFAULT_THEME, THEMES
 
