@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from calango.access import admin_required
 from calango.auth import bp
@@ -138,7 +139,7 @@ def admin_delete_user(user_id: int) -> Any:
     user = _user_or_404(user_id)
     others = [u for u in users.users() if u.id != user.id]
     form = DeleteUserForm()
-    form.to_user.choices = [(u.id, u.label) for u in others]
+    form.to_user.choices = [SelectChoice(u.id, u.label) for u in others]
     error = None
     if form.validate_on_submit():
         hand_to = None

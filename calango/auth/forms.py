@@ -17,6 +17,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
 
 from calango.models.user import DISPLAY_NAME_MAX, EMAIL_MAX
@@ -159,8 +160,8 @@ class DeleteUserForm(FlaskForm):
     chats = RadioField(
         _l("Their chats, personas and calls"),
         choices=[
-            (DELETE_CHATS, _l("Delete them")),
-            (GIVE_CHATS, _l("Give them to another user")),
+            SelectChoice(DELETE_CHATS, _l("Delete them")),
+            SelectChoice(GIVE_CHATS, _l("Give them to another user")),
         ],
         default=DELETE_CHATS,
         validators=[InputRequired(_l("Choose what happens to their chats."))],

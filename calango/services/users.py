@@ -209,7 +209,7 @@ def registration_open() -> bool:
 
 def default_budget() -> Decimal | None:
     raw = Setting.get(DEFAULT_BUDGET_KEY)
-    return None if raw is None else Decimal(str(raw))
+    return None if raw is None else Decimal(str(raw)).quantize(Decimal("0.01"))
 
 
 def save_instance_settings(

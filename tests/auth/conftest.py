@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from calango.models.user import User
 from config import ServerConfig, TestConfig
 from tests.accounts_helpers import PASSWORD, make_user
-from calango.models.user import User
 
 ADMIN_EMAIL = "admin@example.com"
 USER_EMAIL = "ana@example.com"
