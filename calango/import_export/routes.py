@@ -6,7 +6,8 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from calango.access import admin_required
+from calango.access import admin_required, is_admin
+from calango.accounts import is_server
 from calango.import_export import bp
 from calango.import_export.forms import ConfigExportForm, ConfigImportForm
 from calango.services import config_io
@@ -15,9 +16,11 @@ EXPORT_FILENAME = "calango-config.yaml"
 
 
 def _secrets_over_http() -> bool:
-    # Decided by the mode in config.py (SECRETS_OVER_HTTP): the page never hands out stored
-    # keys, nor reads the server's environment, where no one has to sign in.
-    return bool(current_app.config.get("SECRETS_OVER_HTTP"))
+    # DESKTOP (SECRETS_OVER_HTTP in config.py): whoever reaches the page owns the machine.
+    # SERVER: only a signed-in admin may export stored keys or read the server's environment.
+    if current_app.config.get("SECRETS_OVER_HTTP"):
+        return True
+    return is_server() and is_admin()
 
 
 def _render(
