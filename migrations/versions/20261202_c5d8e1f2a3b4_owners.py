@@ -9,8 +9,8 @@ their chat or round (no column of their own).
   "Tutor" and may both import the same legacy file (a message's import key is unique within
   its chat).
 - ``personas.is_shared``: made by an admin for everyone.
-- The call rollups gain ``owner_id`` as the first key column; their rows are dropped and
-  the state row removed, so the app rebuilds them from the raw rows on first use.
+- The call rollups gain ``owner_id`` as the first key column; their rows are the local
+  user's (no rebuild needed).
 - Per-person settings (theme, language, last choices, the profile, the built-in personas'
   language) move from ``settings`` to the local user's ``user_settings``.
 
@@ -157,10 +157,10 @@ def upgrade():
                     "uq_arena_rounds_owner_id_import_key", ["owner_id", "import_key"]
                 )
 
-    # The rollups are derived data: emptied here, rebuilt per owner by the app on first use.
-    op.execute("DELETE FROM call_rollup_state")
+    # Every call so far was the local user's: their rollup rows are the whole rollup.
     for table in ROLLUPS:
-        op.execute(f"DELETE FROM {table}")
+        op.add_column(table, sa.Column("owner_id", sa.Integer(), nullable=True))
+        op.execute(sa.text(f"UPDATE {table} SET owner_id = :local").bindparams(local=local))
         _set_rollup_key(table, with_owner=True)
 
     keys = ", ".join(f"'{key}'" for key in PERSONAL_KEYS)
@@ -182,7 +182,7 @@ def _set_rollup_key(table, with_owner):
     key = _rollup_key(table)
     with op.batch_alter_table(table, schema=None, recreate="always") as batch_op:
         if with_owner:
-            batch_op.add_column(sa.Column("owner_id", sa.Integer(), nullable=False))
+            batch_op.alter_column("owner_id", existing_type=sa.Integer(), nullable=False)
         batch_op.drop_constraint(f"pk_{table}", type_="primary")
         batch_op.create_primary_key(f"pk_{table}", ["owner_id", *key] if with_owner else key)
         if with_owner:
@@ -219,9 +219,7 @@ def downgrade():
             f"WHERE user_id = :local AND key IN ({keys})"
         ).bindparams(local=local)
     )
-    op.execute("DELETE FROM call_rollup_state")
     for table in ROLLUPS:
-        op.execute(f"DELETE FROM {table}")
         _set_rollup_key(table, with_owner=False)
 
     for table in ("arena_rounds", "import_jobs", "provider_calls", "personas"):
