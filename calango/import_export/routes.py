@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from calango.access import is_admin
+from calango.access import admin_required, is_admin
 from calango.accounts import is_server
 from calango.import_export import bp
 from calango.import_export.forms import ConfigExportForm, ConfigImportForm
@@ -43,11 +43,13 @@ def _download(text: str, private: bool) -> Response:
 
 
 @bp.get("")
+@admin_required
 def index() -> str:
     return _render()
 
 
 @bp.post("/import")
+@admin_required
 def import_config() -> str | Response:
     form = ConfigImportForm()
     if not form.validate_on_submit():
@@ -77,6 +79,7 @@ def import_config() -> str | Response:
 
 
 @bp.route("/export", methods=["GET", "POST"])
+@admin_required
 def export_config() -> str | Response:
     with_secrets = False
     if request.method == "POST":
