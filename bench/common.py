@@ -225,8 +225,6 @@ class Stack:
             CALANGO_ENCRYPTION_KEY=Fernet.generate_key().decode(),
             CALANGO_HOME=str(self._tmp),
             CALANGO_INSECURE_COOKIES="1",  # plain http on 127.0.0.1
-            # SERVER mode has no accounts yet: the benchmark's private instance is open on purpose.
-            CALANGO_ALLOW_OPEN_SERVER="1",
             CALANGO_ALLOWED_HOSTS=self.host,
             CALANGO_LOG_LEVEL="WARNING",
             FLASK_APP="wsgi.py",

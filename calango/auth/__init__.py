@@ -5,4 +5,12 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
+
+@bp.record_once
+def _login_view(_state: object) -> None:
+    from calango.extensions import login_manager
+
+    login_manager.login_view = "auth.login"
+
+
 from calango.auth import admin_routes, gate, routes  # noqa: E402, F401

@@ -169,35 +169,71 @@ def _owned_tables() -> list[Any]:
     return [tables[n] for n in OWNED_TABLES if n in tables and "owner_id" in tables[n].c]
 
 
+def _make_room(user: User, hand_to: User) -> None:
+    """What is unique per owner must stay unique after the hand-over: a persona named like
+    one of ``hand_to``'s gets the old owner's e-mail in its name; an import key already used
+    by ``hand_to`` is dropped (the chat stays, a later re-import may bring it again)."""
+    from calango.models import Persona
+    from calango.models.names import NAME_MAX, normalize_name
+
+    taken = set(db.session.scalars(select(Persona.name_key).where(Persona.owner_id == hand_to.id)))
+    for persona in db.session.scalars(select(Persona).where(Persona.owner_id == user.id)):
+        if persona.name_key not in taken:
+            continue
+        suffix = f" ({user.email})"
+        base = persona.name[: max(1, NAME_MAX - len(suffix) - 3)]
+        name, n = f"{base}{suffix}", 2
+        while normalize_name(name) in taken:
+            name, n = f"{base}{suffix[:-1]} {n})", n + 1
+        persona.name = name
+        taken.add(persona.name_key)
+    db.session.flush()
+    tables = db.metadata.tables
+    for table_name in ("chat_sessions", "arena_rounds"):
+        table = tables.get(table_name)
+        if table is None or "import_key" not in table.c or "owner_id" not in table.c:
+            continue
+        theirs = select(table.c.import_key).where(
+            table.c.owner_id == hand_to.id, table.c.import_key.is_not(None)
+        )
+        db.session.execute(
+            update(table)
+            .where(table.c.owner_id == user.id, table.c.import_key.in_(theirs))
+            .values(import_key=None)
+        )
+
+
 def delete_user(actor: User, user: User, *, hand_to: User | None = None) -> None:
-    """Delete ``user``. Their chats, personas, rounds and calls are deleted with them, or,
-    with ``hand_to``, given to that user first (the per-user statistics are rebuilt)."""
+    """Delete ``user``. Their chats, personas, rounds, calls and imports are deleted with
+    them (the database cascades from ``owner_id``), or, with ``hand_to``, given to that user
+    first; the per-user statistics (A Cuca's rollups) of the receiver are rebuilt."""
     _refuse_self_or_last_admin(actor, user)
-    if hand_to is not None and hand_to.id == user.id:
+    if hand_to is not None and (hand_to.id == user.id or hand_to.is_local):
         raise AccountError(_("Choose another user to receive the chats."))
     email = user.email
-    moved = hand_to is not None
-    if moved:
+    if hand_to is not None:
+        _make_room(user, hand_to)
         for table in _owned_tables():
             db.session.execute(
                 update(table).where(table.c.owner_id == user.id).values(owner_id=hand_to.id)
             )
-    else:
-        # Delete in dependency order (children first) so no foreign key depends on the
-        # database's ON DELETE CASCADE alone.
-        for table in reversed(_owned_tables()):
+    for name in ("call_rollups", "call_speed_rollups"):
+        table = db.metadata.tables.get(name)
+        if table is not None and "owner_id" in table.c:
             db.session.execute(table.delete().where(table.c.owner_id == user.id))
     audit.record(
         "user.delete",
         email,
-        chats="handed_over" if moved else "deleted",
+        chats="handed_over" if hand_to is not None else "deleted",
         to=hand_to.email if hand_to is not None else None,
     )
     db.session.delete(user)
-    db.session.commit()
-    from calango.services import call_rollup
+    db.session.flush()
+    if hand_to is not None:
+        from calango.services import call_rollup
 
-    call_rollup.rebuild()
+        call_rollup.rebuild(owner_id=hand_to.id)  # commits
+    db.session.commit()
 
 
 # --- instance settings (admin) ---------------------------------------------------------------

@@ -195,3 +195,82 @@ def test_delete_user_without_chats(app, admin_client, user):
     assert admin_client.post(url, data={"csrf_token": token, "chats": "delete"}).status_code == 302
     assert _get(app, user.id) is None
     assert _audit(app) == [("user.delete", USER_EMAIL, ADMIN_EMAIL)]
+
+
+def _seed(app, owner_id: int, persona_name: str, title: str, import_key: str) -> None:
+    from calango.models import ChatMessage, ChatSession, Persona
+
+    with app.app_context():
+        persona = Persona(owner_id=owner_id, name=persona_name, prompt="Be kind.")
+        chat = ChatSession(owner_id=owner_id, title=title, import_key=import_key)
+        db.session.add_all([persona, chat])
+        db.session.flush()
+        db.session.add(ChatMessage(session_id=chat.id, role="user", content=f"hello {title}"))
+        db.session.commit()
+
+
+def _owned(app, owner_id: int) -> tuple[list[str], list[str]]:
+    from calango.models import ChatSession, Persona
+
+    with app.app_context():
+        chats = db.session.scalars(
+            db.select(ChatSession.title).where(ChatSession.owner_id == owner_id)
+        ).all()
+        personas = db.session.scalars(
+            db.select(Persona.name).where(Persona.owner_id == owner_id)
+        ).all()
+        return sorted(chats), sorted(personas)
+
+
+def test_delete_user_deletes_their_chats(app, admin_client, admin, user):
+    from calango.models import ChatMessage
+
+    _seed(app, user.id, "Tutor", "Ana's chat", "k1")
+    _seed(app, admin.id, "Tutor", "Admin's chat", "k1")
+    url = f"/admin/users/{user.id}/delete"
+    token = token_of(admin_client, url)
+    assert admin_client.post(url, data={"csrf_token": token, "chats": "delete"}).status_code == 302
+    assert _get(app, user.id) is None
+    assert _owned(app, user.id) == ([], [])
+    assert _owned(app, admin.id) == (["Admin's chat"], ["Tutor"])
+    with app.app_context():
+        contents = db.session.scalars(db.select(ChatMessage.content)).all()
+        assert contents == ["hello Admin's chat"]
+    with app.app_context():
+        entry = db.session.scalars(db.select(AuditEntry)).one()
+        assert entry.action == "user.delete" and entry.details == {"chats": "deleted"}
+
+
+def test_delete_user_gives_their_chats_to_another(app, admin_client, admin, user):
+    _seed(app, user.id, "Tutor", "Ana's chat", "k1")
+    _seed(app, admin.id, "Tutor", "Admin's chat", "k1")
+    heir = make_user(app, "heir@example.com")
+    _seed(app, heir.id, "Tutor", "Heir's chat", "k1")
+    url = f"/admin/users/{user.id}/delete"
+    token = token_of(admin_client, url)
+    data = {"csrf_token": token, "chats": "give", "to_user": str(heir.id)}
+    assert admin_client.post(url, data=data).status_code == 302
+    assert _get(app, user.id) is None
+    chats, personas = _owned(app, heir.id)
+    assert chats == ["Ana's chat", "Heir's chat"]
+    assert personas == ["Tutor", f"Tutor ({USER_EMAIL})"]
+    assert _owned(app, admin.id) == (["Admin's chat"], ["Tutor"])
+    with app.app_context():
+        entry = db.session.scalars(db.select(AuditEntry)).one()
+        assert entry.details == {"chats": "handed_over", "to": "heir@example.com"}
+    # The heir sees the chat on their pages.
+    heir_client = app.test_client()
+    login_as(heir_client, heir)
+    assert "Ana&#39;s chat" in heir_client.get("/chats/").get_data(as_text=True) or (
+        "Ana's chat" in heir_client.get("/chats/").get_data(as_text=True)
+    )
+
+
+def test_delete_user_give_needs_a_receiver(app, admin_client, user):
+    url = f"/admin/users/{user.id}/delete"
+    token = token_of(admin_client, url)
+    data = {"csrf_token": token, "chats": "give", "to_user": str(user.id)}
+    response = admin_client.post(url, data=data)
+    assert response.status_code == 400
+    assert "Choose the user who receives the chats." in response.get_data(as_text=True)
+    assert _get(app, user.id) is not None

@@ -20,41 +20,51 @@ def storage(request) -> str:
 @pytest.fixture
 def app_config(app_config, storage):
     app_config.RATELIMIT_STORAGE_URI = storage
-    app_config.RATELIMIT_KEY_PREFIX = f"calango-test-{uuid.uuid4().hex}"
     return app_config
 
 
-def _attempt(client, token, email=USER_EMAIL, password="wrong password", lang=None):
+@pytest.fixture
+def address() -> str:
+    """A client address of this test alone: Redis keeps counts across tests and runs."""
+    raw = uuid.uuid4().bytes
+    return f"10.{raw[0]}.{raw[1]}.{raw[2]}"
+
+
+def _attempt(client, token, address, email=USER_EMAIL, password="wrong password", lang=None):
     headers = {"Accept-Language": lang} if lang else {}
     return client.post(
         "/login",
         data={"csrf_token": token, "email": email, "password": password},
         headers=headers,
+        environ_base={"REMOTE_ADDR": address},
     )
 
 
-def test_eleventh_attempt_is_refused(app, client, user, storage):
+def test_eleventh_attempt_is_refused(app, client, user, storage, address):
     from calango.extensions import limiter
 
     assert type(limiter.storage).__name__.lower().startswith(storage.split(":")[0])
     token = token_of(client)
     for _ in range(10):
-        assert _attempt(client, token).status_code == 400
-    response = _attempt(client, token, password=PASSWORD)  # even the right password
+        assert _attempt(client, token, address).status_code == 400
+    response = _attempt(client, token, address, password=PASSWORD)  # even the right password
     assert response.status_code == 429
     page = response.get_data(as_text=True)
     assert "Too many attempts" in page and 'name="password"' in page
     assert "Traceback" not in page
     assert client.get("/chats/").status_code == 302
     # Another e-mail from the same address still gets its own 10 per minute.
-    assert _attempt(client, token, email="other@example.com").status_code == 400
+    assert _attempt(client, token, address, email="other@example.com").status_code == 400
+    # And another address with the same e-mail, too.
+    other_address = "11." + address.split(".", 1)[1]
+    assert _attempt(client, token, other_address).status_code == 400
 
 
-def test_limit_message_is_translated(app, client, user):
+def test_limit_message_is_translated(app, client, user, address):
     token = token_of(client)
     for _ in range(10):
-        _attempt(client, token)
-    page = _attempt(client, token, lang="pt-BR").get_data(as_text=True)
+        _attempt(client, token, address)
+    page = _attempt(client, token, address, lang="pt-BR").get_data(as_text=True)
     assert "Too many attempts" not in page and "Tentativas demais" in page
 
 

@@ -4,8 +4,7 @@
 
 ``Browser`` is a cookie-keeping HTTP client that behaves like the page script (CSRF token from
 the layout, JSON sends, the answer's SSE stream). ``sign_in`` logs in when the app has a login
-page, so the tests keep working once SERVER mode has accounts; until then the instances run
-with ``CALANGO_ALLOW_OPEN_SERVER=1``.
+page (SERVER mode has accounts: ``create_account`` makes one with ``flask calango create-user``).
 """
 
 from __future__ import annotations
@@ -49,7 +48,6 @@ def server_env(database_url: str, home: Path) -> dict[str, str]:
         CALANGO_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         CALANGO_HOME=str(home),
         CALANGO_INSECURE_COOKIES="1",  # plain http on 127.0.0.1
-        CALANGO_ALLOW_OPEN_SERVER="1",  # until SERVER mode has accounts (harmless after)
         CALANGO_ALLOWED_HOSTS="127.0.0.1",
         CALANGO_LOG_LEVEL="WARNING",
         FLASK_APP="wsgi.py",

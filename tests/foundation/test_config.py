@@ -43,7 +43,6 @@ def _server_env(monkeypatch, **overrides):
         "CALANGO_MODE": "SERVER",
         "DATABASE_URL": "postgresql://u:p@127.0.0.1:5432/calango",
         "SECRET_KEY": "9f2c4e1a7b3d8c6e0f5a2b9d4c7e1f3a",
-        "CALANGO_ALLOW_OPEN_SERVER": "1",
         "CALANGO_ALLOWED_HOSTS": "calango.example.com",
         "CALANGO_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     }
@@ -84,9 +83,7 @@ def test_server_mode_errors_name_the_variable(monkeypatch, overrides, variable):
 
 def test_flask_command_stops_with_one_clear_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CALANGO_", "DATABASE"))}
-    env.update(
-        {"CALANGO_MODE": "SERVER", "CALANGO_HOME": str(tmp_path), "CALANGO_ALLOW_OPEN_SERVER": "1"}
-    )
+    env.update({"CALANGO_MODE": "SERVER", "CALANGO_HOME": str(tmp_path)})
     result = subprocess.run(
         [sys.executable, "-m", "flask", "db", "upgrade"],
         cwd=ROOT,

@@ -37,7 +37,6 @@ def server_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         "DATABASE_URL": "postgresql://u:p@127.0.0.1:5432/calango",
         "SECRET_KEY": STRONG_SECRET,
         "CALANGO_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "CALANGO_ALLOW_OPEN_SERVER": "1",
         "CALANGO_ALLOWED_HOSTS": "calango.example.com",
     }
     base.update(overrides)

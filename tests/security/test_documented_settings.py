@@ -28,6 +28,6 @@ def test_every_variable_is_in_the_readme_table():
     table = readme[readme.index("| Variable | Mode | Meaning |") :]
     table = table[: table.index("\n\n")]
     names = _names_in_code()
-    assert {"CALANGO_ALLOW_OPEN_SERVER", "CALANGO_ALLOWED_HOSTS", "CALANGO_IMPORT_ENV"} <= names
+    assert {"CALANGO_ALLOWED_HOSTS", "CALANGO_IMPORT_ENV", "CALANGO_ALLOW_REMOTE_DESKTOP"} <= names
     missing = sorted(n for n in names if f"`{n}`" not in table)
     assert not missing, f"not in the README's configuration table: {missing}"

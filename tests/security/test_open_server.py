@@ -1,7 +1,8 @@
-"""Issue #8 item 1: SERVER mode is not open by accident, and never hands out secrets over HTTP."""
+"""SERVER mode requires a login (issue #11), and only a signed-in admin gets secrets over HTTP."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -9,46 +10,50 @@ import pytest
 from calango.extensions import db
 from calango.models import Provider
 from calango.services.config_io import ConfigImportError, import_config
-from config import BaseConfig, ConfigError, ServerConfig, config_from_env
+from config import ConfigError, ServerConfig, config_from_env
+from tests.accounts_helpers import login_as, make_user
 from tests.security.conftest import (
-    assert_one_line_error,
-    server_env,
     set_server_env,
-    start_calango,
 )
 
 SECRET = "sk-SECRET-stored-4242"
 
 
-def test_server_mode_refuses_to_start_without_explicit_consent(tmp_path):
-    result = start_calango(server_env(tmp_path, CALANGO_ALLOW_OPEN_SERVER=None))
-    assert_one_line_error(result, "CALANGO_ALLOW_OPEN_SERVER=1")
+def test_server_starts_without_any_open_server_consent(monkeypatch, tmp_path):
+    set_server_env(monkeypatch, tmp_path)
+    assert "CALANGO_ALLOW_OPEN_SERVER" not in os.environ
+    assert isinstance(config_from_env(), ServerConfig)
 
 
-@pytest.mark.parametrize("value", ["", "0", "yes", "true"])
-def test_only_the_value_1_opens_a_server(monkeypatch, tmp_path, value):
-    set_server_env(monkeypatch, tmp_path, CALANGO_ALLOW_OPEN_SERVER=value)
-    with pytest.raises(ConfigError, match="CALANGO_ALLOW_OPEN_SERVER"):
-        config_from_env()
+def test_server_requires_login(app, client):
+    app.config.update(MODE="SERVER")
+    response = client.get("/settings/config")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/settings/config"
+    assert client.get("/settings/config/export").status_code == 302
 
 
-def test_an_open_server_starts_and_keeps_secrets_off_http(monkeypatch, tmp_path):
+def test_server_config_keeps_secrets_off_http_for_anonymous(monkeypatch, tmp_path):
     set_server_env(monkeypatch, tmp_path)
     config = config_from_env()
     assert isinstance(config, ServerConfig)
     assert config.SECRETS_OVER_HTTP is False
 
 
-def test_no_setting_promises_a_login_that_nothing_enforces(monkeypatch, tmp_path):
-    set_server_env(monkeypatch, tmp_path)
-    for config in (BaseConfig(), config_from_env()):
-        assert not any("LOGIN" in name for name in dir(config))
+@pytest.fixture
+def server_app(app, client):
+    """The test app as a SERVER instance runs it, ``client`` signed in as a plain user (the
+    page's secrets rules; the pages themselves may be admin-only)."""
+    app.config.update(MODE="SERVER", SECRETS_OVER_HTTP=ServerConfig.SECRETS_OVER_HTTP)
+    login_as(client, make_user(app, "user@example.com"))
+    return app
 
 
 @pytest.fixture
-def server_app(app):
-    """The test app as an open SERVER instance runs it (on the test database)."""
+def admin_app(app, client):
+    """SERVER, ``client`` signed in as an admin: the admin may have the keys."""
     app.config.update(MODE="SERVER", SECRETS_OVER_HTTP=ServerConfig.SECRETS_OVER_HTTP)
+    login_as(client, make_user(app, "admin@example.com", admin=True))
     return app
 
 
@@ -59,38 +64,23 @@ def _seed_key() -> None:
     db.session.commit()
 
 
-def test_server_page_offers_no_export_with_keys(server_app, app, client):
-    page = client.get("/settings/config").get_data(as_text=True)
-    assert 'name="with_secrets"' not in page
-    assert "flask calango export-config --with-secrets" in page
-
-
-def test_server_refuses_export_with_keys_over_http(server_app, app, client, csrf):
+def test_server_user_gets_no_config_page_nor_keys(server_app, app, client, csrf):
     with app.app_context():
         _seed_key()
+    assert client.get("/settings/config").status_code == 403
     response = client.post(
         "/settings/config/export", data={"csrf_token": csrf, "with_secrets": "y"}
     )
-    assert response.status_code == 302
+    assert response.status_code == 403
     assert SECRET not in response.get_data(as_text=True)
-    page = client.get("/settings/config").get_data(as_text=True)
-    assert "does not export API keys from the web page" in page
-    assert SECRET not in page
-    # The placeholder export still works.
-    text = client.get("/settings/config/export").get_data(as_text=True)
-    assert "${GROQ_API_KEY}" in text and SECRET not in text
+    response = client.get("/settings/config/export")
+    assert response.status_code == 403 and SECRET not in response.get_data(as_text=True)
 
 
-def test_server_refusal_is_translated(server_app, app, client, csrf):
-    client.post(
-        "/settings/config/export",
-        data={"csrf_token": csrf, "with_secrets": "y"},
-        headers={"Accept-Language": "pt-BR"},
-    )
+def test_server_refusal_is_translated(server_app, app, client):
     page = client.get("/settings/config", headers={"Accept-Language": "pt-BR"})
-    text = page.get_data(as_text=True)
-    assert "does not export API keys" not in text
-    assert "flask calango export-config --with-secrets" in text
+    assert page.status_code == 403
+    assert "Só um administrador" in page.get_data(as_text=True)
 
 
 def test_the_cli_still_exports_keys_on_a_server(server_app, app, runner):
@@ -101,16 +91,13 @@ def test_the_cli_still_exports_keys_on_a_server(server_app, app, runner):
     assert SECRET in result.stdout
 
 
-def test_server_web_import_reads_no_environment(server_app, app, client, csrf, monkeypatch):
+def test_server_user_cannot_import(server_app, app, client, csrf, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-server-own-key")
     text = "providers:\n  evil:\n    api_key: ${OPENAI_API_KEY}\n    base_url: https://evil.example/v1\n"
     response = client.post("/settings/config/import", data={"csrf_token": csrf, "text": text})
-    assert response.status_code == 302
+    assert response.status_code == 403
     with app.app_context():
-        provider = db.session.scalar(Provider.select_all())
-        assert provider.name == "evil" and provider.api_key_encrypted is None
-    page = client.get("/settings/config").get_data(as_text=True)
-    assert "read only by the command line" in page
+        assert db.session.scalar(Provider.select_all()) is None
 
 
 @pytest.mark.parametrize(
@@ -133,3 +120,15 @@ def test_import_env_may_not_list_server_secrets(monkeypatch, tmp_path):
         monkeypatch.setenv("CALANGO_IMPORT_ENV", f"MY_TOKEN, {name}")
         with pytest.raises(ConfigError, match=re.escape(name)):
             config_from_env()
+
+
+def test_server_admin_may_export_keys(admin_app, app, client, csrf):
+    with app.app_context():
+        _seed_key()
+    page = client.get("/settings/config").get_data(as_text=True)
+    assert 'name="with_secrets"' in page
+    response = client.post(
+        "/settings/config/export", data={"csrf_token": csrf, "with_secrets": "y"}
+    )
+    assert response.status_code == 200
+    assert SECRET in response.get_data(as_text=True)
