@@ -139,9 +139,7 @@ def refusal(budget: Decimal, spent: Decimal, now: datetime | None = None) -> Bud
     return BudgetExceeded(message, budget, spent, resets)
 
 
-def check_budget(
-    user_id: int, default: Any = UNSET, now: datetime | None = None
-) -> Decimal | None:
+def check_budget(user_id: int, default: Any = UNSET, now: datetime | None = None) -> Decimal | None:
     """Raise :class:`BudgetExceeded` when the user's spend this month reached their budget;
     call it before a provider is called. Returns the budget (None: unlimited, and no query
     is made). ``default``: the default-budget setting's raw value when the caller read it.
