@@ -27,7 +27,7 @@ translations:
 ## make run: install, migrate the SQLite database in ~/.calango, serve on http://127.0.0.1:5000
 run: install
 	$(BIN)/flask db upgrade
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask run --host $(HOST) --port $(PORT)  # DESKTOP refuses a non-loopback host
 
 ## make test: install with test extras, Chromium when missing, then the whole suite.
 ## PostgreSQL tests run when a server answers on 127.0.0.1:5432 (or CALANGO_TEST_DATABASE_URL).

@@ -192,9 +192,11 @@ class BaseConfig:
     # The session cookie is never sent on cross-site subrequests, nor readable by scripts.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     # Whether a page may hand out secrets (stored API keys in an export, environment variables
-    # in an import). Only DESKTOP, where whoever reaches the page owns the machine; SERVER has
-    # no accounts yet. When accounts exist, this becomes "the signed-in owner may".
+    # in an import) to anyone who reaches it: DESKTOP, where whoever reaches the page owns the
+    # machine. In SERVER only a signed-in admin may (calango.import_export.routes).
     SECRETS_OVER_HTTP = True
 
     def __init__(self) -> None:
@@ -210,6 +212,11 @@ class BaseConfig:
         self.PROVIDER_MAX_RETRIES = _int_env("CALANGO_PROVIDER_RETRIES", 2)
         self.STREAM_LEASE_SECONDS = _int_env("CALANGO_STREAM_LEASE_SECONDS", 30)
         self.LOG_LEVEL = _log_level_env()
+        # Where the sign-in rate limits are counted: memory (one process) by default, or a
+        # shared store for several workers, e.g. RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379.
+        self.RATELIMIT_STORAGE_URI = (
+            os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
+        )
         self.IMPORT_ENV = _import_env()
         # Host names requests may carry (None: any); checked by calango.web before anything.
         extra = _hosts_env()
@@ -254,23 +261,6 @@ class DesktopConfig(BaseConfig):
         )
 
 
-OPEN_SERVER_VARIABLE = "CALANGO_ALLOW_OPEN_SERVER"
-
-
-def require_open_server_consent() -> None:
-    """SERVER mode has no accounts yet: whoever reaches the port uses every provider and key.
-
-    This is the one place that decides who may use a SERVER instance; when accounts exist it
-    becomes "login required" and this check goes away.
-    """
-    if os.environ.get(OPEN_SERVER_VARIABLE, "").strip() != "1":
-        raise ConfigError(
-            f"SERVER mode has no login yet: anyone who reaches it can use every provider. Set "
-            f"{OPEN_SERVER_VARIABLE}=1 to run it anyway, only behind a proxy or network that "
-            "admits the people you trust."
-        )
-
-
 class ServerConfig(BaseConfig):
     """A shared instance: PostgreSQL, secrets from the environment."""
 
@@ -279,8 +269,11 @@ class ServerConfig(BaseConfig):
 
     def __init__(self) -> None:
         super().__init__()
-        require_open_server_consent()
-        self.SESSION_COOKIE_SECURE = os.environ.get("CALANGO_INSECURE_COOKIES", "") != "1"
+        # Cookies only over HTTPS, unless CALANGO_INSECURE_COOKIES=1 (plain HTTP on a trusted
+        # network, or a local test).
+        secure = os.environ.get("CALANGO_INSECURE_COOKIES", "").strip() != "1"
+        self.SESSION_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_SECURE = secure
         url = os.environ.get("DATABASE_URL", "").strip()
         if not url:
             raise ConfigError(

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from calango.extensions import babel, csrf, db, migrate
+from calango.extensions import babel, csrf, db, limiter, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
@@ -77,6 +77,7 @@ def create_app(config: Any = None) -> Flask:
         render_item=render_migration_type,
     )
     csrf.init_app(app)
+    limiter.init_app(app)
 
     from calango.accounts import init_accounts
 
@@ -122,6 +123,11 @@ def create_app(config: Any = None) -> Flask:
     from calango.chats.routes import index as chats_index
 
     app.add_url_rule("/", "home", chats_index)
+
+    # Last: its before_request (login required in SERVER) runs after the host and schema gates.
+    from calango.auth import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
 
     from calango.cli import register_cli
 

@@ -79,6 +79,7 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     from calango.cli_data import register_data_commands
 
+    check_desktop_bind(app)
     register_data_commands(calango_group)
     app.cli.add_command(calango_group)
     app.cli.add_command(translate_group)
@@ -175,3 +176,91 @@ def export_config_command(file: str | None, with_secrets: bool) -> None:
     click.echo(
         f"Exported the configuration to {file}" + (" (with API keys)" if with_secrets else "")
     )
+
+
+# --- accounts (SERVER mode) ----------------------------------------------------------------
+
+REMOTE_DESKTOP_VARIABLE = "CALANGO_ALLOW_REMOTE_DESKTOP"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (as given to ``--host``) only listens on this machine."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_desktop_bind(app: Flask) -> None:
+    """DESKTOP has no login: ``flask run`` / ``calango run`` must listen on loopback only.
+
+    Raises ``config.ConfigError`` (one line, exit code 2) for another host, unless
+    CALANGO_ALLOW_REMOTE_DESKTOP=1.
+    """
+    from config import ConfigError
+
+    if app.config.get("MODE") == "SERVER":
+        return
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.info_name != "run":
+        return
+    host = str(ctx.params.get("host") or "127.0.0.1")
+    if is_loopback_host(host) or os.environ.get(REMOTE_DESKTOP_VARIABLE, "").strip() == "1":
+        return
+    raise ConfigError(
+        f"DESKTOP mode has no login, so it listens on 127.0.0.1 only; refusing --host {host}. "
+        f"Use CALANGO_MODE=SERVER (accounts) to share Calango, or set "
+        f"{REMOTE_DESKTOP_VARIABLE}=1 if you really want anyone on the network to use it."
+    )
+
+
+def _read_password(prompt: str) -> str:
+    """Twice, hidden, from the terminal; or two lines from stdin when it is not a terminal."""
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
+    first = sys.stdin.readline().rstrip("\r\n")
+    second = sys.stdin.readline().rstrip("\r\n")
+    if first != second:
+        _fail("the two passwords are not the same.")
+    return first
+
+
+@calango_group.command("create-user")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Make the account an admin.")
+@click.option("--name", "display_name", default=None, help="The display name.")
+@with_appcontext
+def create_user_command(email: str, admin: bool, display_name: str | None) -> None:
+    """Create an account for EMAIL; the password is asked twice (or read from stdin)."""
+    from calango.services.users import AccountError, create_user
+
+    password = _read_password("Password")
+    try:
+        user = create_user(email, password, display_name=display_name, admin=admin)
+    except AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"Created {'admin ' if admin else ''}account {user.email}.")
+
+
+@calango_group.command("set-password")
+@click.argument("email")
+@with_appcontext
+def set_password_command(email: str) -> None:
+    """Give EMAIL a new password (asked twice, or read from stdin); their sessions end."""
+    from calango.models.user import User
+    from calango.services.users import AccountError, set_password
+
+    user = User.by_email(email)
+    if user is None or user.is_local:
+        _fail(f"no account has the e-mail address {User.normalize_email(email)}.")
+    password = _read_password("New password")
+    try:
+        set_password(user, password)
+    except AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"New password set for {user.email}.")

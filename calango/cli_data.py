@@ -12,6 +12,7 @@ import click
 from flask.cli import with_appcontext
 
 from calango.cli import _fail
+from calango.cli_user import USER_HELP, cli_user_id
 from calango.services.imports import ImportFileError, ImportSummary
 
 
@@ -56,8 +57,9 @@ def register_data_commands(group: click.Group) -> None:
 
 @click.command("import-tinydb")
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--user", "email", default=None, help=USER_HELP)
 @with_appcontext
-def import_tinydb_command(path: Path | None) -> None:
+def import_tinydb_command(path: Path | None, email: str | None) -> None:
     """Import the original Calango's history and settings from PATH
     (default: calango.json in CALANGO_HOME). Importing it again adds nothing."""
     from flask_babel import force_locale
@@ -68,7 +70,7 @@ def import_tinydb_command(path: Path | None) -> None:
     raw = _read(path)
     with force_locale(_locale()):
         try:
-            summary = import_legacy(raw)
+            summary = import_legacy(raw, cli_user_id(email))
         except ImportFileError as exc:
             _fail(f"{path}: {exc.message} Nothing was imported.")
         echo_summary(summary)
@@ -95,8 +97,9 @@ def write_atomically(path: Path, pieces: Iterable[str], mode: int = 0o600) -> in
 
 @click.command("export-all")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--user", "email", default=None, help=USER_HELP)
 @with_appcontext
-def export_all_command(file: str | None) -> None:
+def export_all_command(file: str | None, email: str | None) -> None:
     """Write everything (chats with their messages, personas, providers without their keys,
     settings) as one JSON file to FILE (default: stdout). Memory stays small however big."""
     from flask_babel import force_locale
@@ -105,11 +108,11 @@ def export_all_command(file: str | None) -> None:
 
     with force_locale(_locale()):
         if not file or file == "-":
-            for piece in export_all():
+            for piece in export_all(cli_user_id(email)):
                 sys.stdout.write(piece)
             return
         try:
-            size = write_atomically(Path(file), export_all())
+            size = write_atomically(Path(file), export_all(cli_user_id(email)))
         except OSError as exc:
             _fail(f"cannot write {file}: {exc.strerror or exc}")
     click.echo(f"Exported everything to {file} ({size:,} bytes).", err=True)
@@ -136,8 +139,9 @@ def _open(path: Path) -> IO[bytes]:
 
 @click.command("import-all")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--user", "email", default=None, help=USER_HELP)
 @with_appcontext
-def import_all_command(file: Path) -> None:
+def import_all_command(file: Path, email: str | None) -> None:
     """Import a file made by export-all (or a chat's JSON export). What is already here is
     left alone, so importing the same file twice adds nothing the second time."""
     from flask_babel import force_locale
@@ -147,7 +151,7 @@ def import_all_command(file: Path) -> None:
     advance, close = progress_bar(file, "import")
     with force_locale(_locale()), _open(file) as handle:
         try:
-            summary = import_calango_export(handle, advance)
+            summary = import_calango_export(handle, advance, owner_id=cli_user_id(email))
         except ImportFileError as exc:
             close()
             _fail(f"{file}: {exc.message} Nothing was imported.")
@@ -157,8 +161,9 @@ def import_all_command(file: Path) -> None:
 
 @click.command("import-chatgpt")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--user", "email", default=None, help=USER_HELP)
 @with_appcontext
-def import_chatgpt_command(file: Path) -> None:
+def import_chatgpt_command(file: Path, email: str | None) -> None:
     """Import ChatGPT's data export: conversations.json or the .zip it comes in. Each
     conversation's current branch becomes a chat; importing it again adds nothing."""
     from flask_babel import force_locale
@@ -178,7 +183,7 @@ def import_chatgpt_command(file: Path) -> None:
 
         bar = tqdm(total=size, unit="B", unit_scale=True, desc="import", file=sys.stderr)
         try:
-            summary = import_chatgpt(file, bar.update)
+            summary = import_chatgpt(file, bar.update, cli_user_id(email))
         except ImportFileError as exc:
             bar.close()
             _fail(f"{file}: {exc.message} Nothing was imported.")

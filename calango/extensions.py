@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -33,3 +35,6 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
+# Sign-in and registration attempts are counted per address (and e-mail); the store comes
+# from RATELIMIT_STORAGE_URI (memory by default, Redis for several workers).
+limiter = Limiter(key_func=get_remote_address)

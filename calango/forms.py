@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from flask import flash, redirect, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.wrappers import Response
 from wtforms import Field, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -73,10 +74,16 @@ class UniqueNameForm(FlaskForm):
         """The error shown beside the name when another row has it."""
         raise NotImplementedError
 
+    def name_scope(self) -> ColumnElement[bool] | None:
+        """The rows among which the name must be free (``None``: the whole table)."""
+        return None
+
     def validate_name(self, field: Field) -> None:
         # Checked here so it is reported with the other errors; the service checks again and
         # guards the write (report_name_taken covers a writer that raced us).
-        if field.data and name_in_use(self.name_model, field.data, self.record_id):
+        if field.data and name_in_use(
+            self.name_model, field.data, self.record_id, self.name_scope()
+        ):
             raise ValidationError(self.name_taken_message(field.data))
 
     def report_name_taken(self, exc: NameTaken) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template, request, stream_with_context
 from werkzeug.wrappers import Response
 
+from calango.accounts import current_user_id
 from calango.dashboard import bp
 from calango.dashboard.cards import build_cards
 from calango.dashboard.charts import build_charts, error_labels, status_labels
@@ -19,8 +20,9 @@ def _filters() -> tuple[FilterForm, service.DashboardFilters]:
     are shown as errors on the form and ignored: the page then shows the defaults."""
     form = FilterForm(formdata=request.args, meta={"csrf": False})
     valid = form.validate() if request.args else True
+    owner_id = current_user_id()
     if not valid:
-        return form, service.DashboardFilters()
+        return form, service.DashboardFilters(owner_id=owner_id)
     return form, service.DashboardFilters(
         period=form.period.data or "30d",
         first=form.start.data,
@@ -29,6 +31,7 @@ def _filters() -> tuple[FilterForm, service.DashboardFilters]:
         model=form.model.data or None,
         persona=form.persona.data or None,
         kind=form.kind.data or None,
+        owner_id=owner_id,
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, abort, stream_with_context
 from flask_babel import gettext as _
 
+from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.models import ChatSession, SessionKind
 from calango.services.exports.export import chat_json, chat_markdown
@@ -34,7 +35,9 @@ def _chat_or_404(chat_id: uuid.UUID) -> ChatSession:
     chat = db.get_or_404(
         ChatSession, chat_id, description=_("This chat does not exist or was deleted.")
     )
-    if chat.kind != SessionKind.CHAT:  # a contender's conversation in A Rinha
+    # Another user's chat is as missing as a deleted one; so is a contender's conversation
+    # in A Rinha.
+    if chat.owner_id != current_user_id() or chat.kind != SessionKind.CHAT:
         abort(404, description=_("This chat does not exist or was deleted."))
     return chat
 

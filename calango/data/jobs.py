@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import jsonify, redirect, render_template, url_for
+from flask import abort, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from calango.accounts import current_user_id
 from calango.data import bp
 from calango.data.forms import ChatGPTUploadForm
 from calango.data.routes import MAX_FILE_NAME, render_page
@@ -26,7 +27,7 @@ def import_chatgpt() -> Response | tuple[str, int]:
     upload = form.file.data
     name = (upload.filename or "conversations.json")[:MAX_FILE_NAME]
     try:
-        job = job_service.start_chatgpt_job(upload.stream, name)
+        job = job_service.start_chatgpt_job(upload.stream, name, current_user_id())
     except ImportFileError as exc:
         message = _("%(source)s: %(error)s Nothing was imported.", source=name, error=exc)
         return render_page(chatgpt_form=form, error=message, status=400)
@@ -34,7 +35,11 @@ def import_chatgpt() -> Response | tuple[str, int]:
 
 
 def _job_or_404(job_id: uuid.UUID) -> ImportJob:
-    return db.get_or_404(ImportJob, job_id, description=_("This import does not exist."))
+    """The current user's import job; another user's is as missing as an unknown one."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.owner_id != current_user_id():
+        abort(404, description=_("This import does not exist."))
+    return job
 
 
 @bp.get("/jobs/<uuid:job_id>")

@@ -6,6 +6,7 @@ from flask import Response, abort, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 
+from calango.accounts import current_user_id
 from calango.data import bp
 from calango.data.chat_export import download
 from calango.data.forms import ChatGPTUploadForm, ConfirmForm, ExportUploadForm, LegacyUploadForm
@@ -69,7 +70,7 @@ def index() -> tuple[str, int]:
 
 def _run_legacy(raw: bytes, source: str, form: LegacyUploadForm | None) -> tuple[str, int]:
     try:
-        summary = legacy.import_legacy(raw)
+        summary = legacy.import_legacy(raw, current_user_id())
     except ImportFileError as exc:
         message = _("%(source)s: %(error)s Nothing was imported.", source=source, error=exc)
         return render_page(legacy_form=form, error=message, status=400)
@@ -109,7 +110,7 @@ def import_tinydb_home() -> tuple[str, int]:
 def export_everything() -> Response:
     """Everything as one JSON file, streamed."""
     filename = f"calango-export-{utcnow():%Y%m%d-%H%M%S}.json"
-    return download(export_all(), "application/json", filename)
+    return download(export_all(current_user_id()), "application/json", filename)
 
 
 @bp.post("/import-all")
@@ -120,7 +121,7 @@ def import_all() -> tuple[str, int]:
     upload = form.file.data
     name = (upload.filename or "export.json")[:MAX_FILE_NAME]
     try:
-        summary = import_calango_export(upload.stream)
+        summary = import_calango_export(upload.stream, owner_id=current_user_id())
     except ImportFileError as exc:
         message = _("%(source)s: %(error)s Nothing was imported.", source=name, error=exc)
         return render_page(export_form=form, error=message, status=400)

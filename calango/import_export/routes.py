@@ -6,6 +6,8 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from calango.access import admin_required, is_admin
+from calango.accounts import is_server
 from calango.import_export import bp
 from calango.import_export.forms import ConfigExportForm, ConfigImportForm
 from calango.services import config_io
@@ -14,9 +16,11 @@ EXPORT_FILENAME = "calango-config.yaml"
 
 
 def _secrets_over_http() -> bool:
-    # Decided by the mode in config.py (SECRETS_OVER_HTTP): the page never hands out stored
-    # keys, nor reads the server's environment, where no one has to sign in.
-    return bool(current_app.config.get("SECRETS_OVER_HTTP"))
+    # DESKTOP (SECRETS_OVER_HTTP in config.py): whoever reaches the page owns the machine.
+    # SERVER: only a signed-in admin may export stored keys or read the server's environment.
+    if current_app.config.get("SECRETS_OVER_HTTP"):
+        return True
+    return is_server() and is_admin()
 
 
 def _render(
@@ -39,11 +43,13 @@ def _download(text: str, private: bool) -> Response:
 
 
 @bp.get("")
+@admin_required
 def index() -> str:
     return _render()
 
 
 @bp.post("/import")
+@admin_required
 def import_config() -> str | Response:
     form = ConfigImportForm()
     if not form.validate_on_submit():
@@ -73,6 +79,7 @@ def import_config() -> str | Response:
 
 
 @bp.route("/export", methods=["GET", "POST"])
+@admin_required
 def export_config() -> str | Response:
     with_secrets = False
     if request.method == "POST":

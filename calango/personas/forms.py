@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from sqlalchemy.sql.elements import ColumnElement
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -86,6 +87,8 @@ class PersonaForm(UniqueNameForm):
     name_model = Persona
 
     name = name_field(_l("Give the persona a name."))
+    # Shown to admins only (SERVER mode): everyone may then pick it, only admins change it.
+    is_shared = BooleanField(_l("Shared with every user"))
     description = StringField(
         _l("Short description"),
         filters=[strip_whitespace],
@@ -168,6 +171,13 @@ class PersonaForm(UniqueNameForm):
         validate_choice=False,
     )
     submit = SubmitField(_l("Save persona"))
+
+    def __init__(self, *args: Any, owner_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owner_id = owner_id  # whose names this one must differ from
+
+    def name_scope(self) -> ColumnElement[bool] | None:
+        return None if self.owner_id is None else Persona.owner_id == self.owner_id
 
     def name_taken_message(self, name: str) -> str:
         return _(

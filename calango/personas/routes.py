@@ -8,9 +8,11 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from calango.extensions import db
+from calango.access import is_admin
+from calango.accounts import current_user_id, is_server
 from calango.forms import confirm_then_delete
 from calango.models import Persona
+from calango.persona_access import editable_persona_or_404
 from calango.personas import bp
 from calango.personas.forms import HatchForm, PersonaForm
 from calango.services import avatars, composer, persona_hatch
@@ -20,7 +22,21 @@ from calango.services.names import NameTaken
 
 @bp.get("/")
 def index() -> str:
-    return render_template("personas/index.html", personas=service.list_personas())
+    user_id, admin = current_user_id(), is_admin()
+    personas = service.visible_personas(user_id)
+    editable = {p.id for p in personas if service.may_edit(p, user_id, admin)}
+    return render_template("personas/index.html", personas=personas, editable=editable)
+
+
+def _can_share() -> bool:
+    """Whether the form offers sharing: admins of a SERVER instance (DESKTOP has one user)."""
+    return is_server() and is_admin()
+
+
+def _render_form(form: PersonaForm, persona: Persona | None, **extra: object) -> str:
+    return render_template(
+        "personas/form.html", form=form, persona=persona, can_share=_can_share(), **extra
+    )
 
 
 def _offer_providers(form: PersonaForm) -> None:
@@ -51,11 +67,18 @@ def _save(form: PersonaForm, persona: Persona | None) -> Persona | None:
     if not ok:
         return None
     details = form.details(image)
+    shared = bool(form.is_shared.data) if _can_share() else None
     try:
         if persona is None:
-            return service.create_persona(form.name.data or "", form.prompt.data or "", details)
+            return service.create_persona(
+                form.name.data or "",
+                form.prompt.data or "",
+                details,
+                owner_id=current_user_id(),
+                shared=bool(shared),
+            )
         return service.update_persona(
-            persona, form.name.data or "", form.prompt.data or "", details
+            persona, form.name.data or "", form.prompt.data or "", details, shared=shared
         )
     except NameTaken as exc:
         form.report_name_taken(exc)
@@ -64,26 +87,26 @@ def _save(form: PersonaForm, persona: Persona | None) -> Persona | None:
 
 @bp.route("/new", methods=["GET", "POST"])
 def create() -> str | Response:
-    form = PersonaForm()
+    form = PersonaForm(owner_id=current_user_id())
     _offer_providers(form)
     persona = _save(form, None)
     if persona is not None:
         flash(_("Created persona “%(name)s”.", name=persona.name), "success")
         return redirect(url_for("personas.index"))
-    return render_template("personas/form.html", form=form, persona=None)
+    return _render_form(form, None)
 
 
 @bp.route("/<int:persona_id>/edit", methods=["GET", "POST"])
 def edit(persona_id: int) -> str | Response:
-    persona = db.get_or_404(Persona, persona_id)
-    form = PersonaForm(obj=persona, record_id=persona.id)
+    persona = editable_persona_or_404(persona_id)
+    form = PersonaForm(obj=persona, record_id=persona.id, owner_id=persona.owner_id)
     if not form.is_submitted():
         form.fill_from(persona)
     _offer_providers(form)
     if _save(form, persona) is not None:
         flash(_("Saved persona “%(name)s”.", name=persona.name), "success")
         return redirect(url_for("personas.index"))
-    return render_template("personas/form.html", form=form, persona=persona)
+    return _render_form(form, persona)
 
 
 @bp.get("/<int:persona_id>/avatar.png")
@@ -119,6 +142,7 @@ def hatch() -> str:
         else:
             persona_form = PersonaForm(
                 formdata=None,
+                owner_id=current_user_id(),
                 name=proposal.name,
                 description=proposal.description,
                 prompt=proposal.prompt,
@@ -127,9 +151,7 @@ def hatch() -> str:
             )
             _offer_providers(persona_form)
             flash(_("Here is a proposal. Change what you like, then save it."), "info")
-            return render_template(
-                "personas/form.html", form=persona_form, persona=None, hatched=True
-            )
+            return _render_form(persona_form, None, hatched=True)
     return render_template(
         "personas/hatch.html", form=form, error=error, has_models=bool(options.providers)
     )
@@ -137,7 +159,7 @@ def hatch() -> str:
 
 @bp.route("/<int:persona_id>/delete", methods=["GET", "POST"])
 def delete(persona_id: int) -> str | Response:
-    persona = db.get_or_404(Persona, persona_id)
+    persona = editable_persona_or_404(persona_id)
     return confirm_then_delete(
         "personas/delete.html",
         lambda: service.delete_persona(persona),

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, SubmitField
 
+from calango.access import admin_required
 from calango.providers import bp
 from calango.services import network_policy
 
@@ -32,6 +33,7 @@ def local_providers_form() -> LocalProvidersForm | None:
 
 
 @bp.post("/local-access")
+@admin_required
 def local_access() -> Response:
     """Save the switch and go back to the providers page."""
     if not network_policy.guard_applies():

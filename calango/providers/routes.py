@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
+from calango.access import admin_required
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
 from calango.forms import confirm_then_delete
@@ -53,6 +54,7 @@ def _render_form(form: ProviderForm, provider: Provider | None) -> str:
 
 
 @bp.get("")
+@admin_required
 def index() -> str:
     return render_template(
         "providers/index.html",
@@ -64,6 +66,7 @@ def index() -> str:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@admin_required
 def new() -> str | Response:
     preset = PRESETS.get(request.args.get("preset", ""))
     initial = (
@@ -96,6 +99,7 @@ def new() -> str | Response:
 
 
 @bp.route("/<int:provider_id>/edit", methods=["GET", "POST"])
+@admin_required
 def edit(provider_id: int) -> str | Response:
     provider = db.get_or_404(Provider, provider_id)
     form = ProviderForm(data=ProviderForm.initial(provider), record_id=provider.id)
@@ -132,6 +136,7 @@ def _action_form() -> ProviderActionForm:
 
 
 @bp.post("/<int:provider_id>/toggle")
+@admin_required
 def toggle(provider_id: int) -> Response:
     provider = db.get_or_404(Provider, provider_id)
     form = _action_form()
@@ -145,6 +150,7 @@ def toggle(provider_id: int) -> Response:
 
 
 @bp.route("/<int:provider_id>/delete", methods=["GET", "POST"])
+@admin_required
 def delete(provider_id: int) -> str | Response:
     provider = db.get_or_404(Provider, provider_id)
     return confirm_then_delete(
@@ -157,6 +163,7 @@ def delete(provider_id: int) -> str | Response:
 
 
 @bp.post("/<int:provider_id>/test")
+@admin_required
 def test(provider_id: int) -> Response:
     provider = db.get_or_404(Provider, provider_id)
     form = _action_form()
@@ -178,6 +185,7 @@ def test(provider_id: int) -> Response:
 
 
 @bp.post("/<int:provider_id>/models")
+@admin_required
 def fetch_models(provider_id: int) -> Response:
     provider = db.get_or_404(Provider, provider_id)
     form = _action_form()
@@ -200,6 +208,7 @@ def fetch_models(provider_id: int) -> Response:
 
 
 @bp.post("/setup")
+@admin_required
 def setup() -> Response:
     form = _action_form()
     try:
@@ -237,6 +246,7 @@ def setup() -> Response:
 
 
 @bp.get("/prices")
+@admin_required
 def prices() -> Response:
     """Where an answer's "price unknown — set it" leads: the named provider's price overrides
     (the list of providers when it no longer exists)."""

@@ -117,7 +117,7 @@ def _name_chat_after(message_id: int) -> None:
     chat, question, answer = found
     if not budgets.within_budget(chat.owner_id):
         return  # the owner's budget is used up: the summary title stays, silently
-    chat_id, title_before = chat.id, chat.title
+    chat_id, title_before, owner_id = chat.id, chat.title, chat.owner_id
     provider_id, _model = split_model_value(setting.model)
     provider = db.session.get(Provider, provider_id) if provider_id is not None else None
     if provider is None:
@@ -134,7 +134,7 @@ def _name_chat_after(message_id: int) -> None:
     provider_name = provider.name
     db.session.rollback()  # nothing pending while the request runs
     user = f"User:\n{question}\n\nAssistant:\n{answer}"
-    with recorded_call(CallKind.TITLE, provider_name, model) as usage:
+    with recorded_call(CallKind.TITLE, provider_name, model, owner_id=owner_id) as usage:
         text, used = _ask(settings, model, user)
         if used is not None:
             usage.prompt_tokens = used.prompt_tokens

@@ -1,9 +1,10 @@
 """The built-in personas in the user's language.
 
-``flask db upgrade`` seeds "Calango (Default)" and "Python Expert" in English (a migration
-knows no user). The first time someone opens the chat or the personas pages, the seeded
-personas that are still exactly as seeded are renamed and re-prompted in that visitor's
-language; from then on they are the user's to edit and are never touched again. The rows
+``flask db upgrade`` seeds "Calango (Default)" and "Python Expert" in English for the local
+user. The first time someone opens the chat or the personas pages, the seeded personas that
+are still exactly as seeded are renamed and re-prompted in that visitor's language; from then
+on they are the user's to edit and are never touched again. A SERVER user gets their own copy
+of both, in their language, on that same first visit (one marker in their settings). The rows
 keep ``updated_at == created_at``, so backups still see an untouched database
 (``calango.services.backups.table_copy.SEEDED_PERSONAS`` lists the translated names too).
 """
@@ -17,9 +18,11 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
+from calango.accounts import current_user_id
 from calango.extensions import db
-from calango.models import Persona
+from calango.models import Persona, User
 from calango.models.names import normalize_name
+from calango.models.types import utcnow
 from calango.services import preferences
 
 log = logging.getLogger(__name__)
@@ -78,29 +81,70 @@ def default_persona_names() -> set[str]:
     return _names_in_every_language("Calango (Default)")
 
 
-def localize_builtin_personas(language: str) -> int:
-    """Give the untouched seeded personas ``language``'s names and prompts, once; returns
-    how many were changed. Commits (the marker is written whatever the language)."""
+def seed_builtin_personas(user_id: int, language: str) -> int:
+    """Give a new SERVER user the built-in personas, in ``language``, as if seeded (their
+    ``updated_at`` equals ``created_at``); the ones whose name they already use are skipped.
+    Returns how many were added; the caller commits."""
+    with force_locale(language):
+        translations = _translations()
+    added = 0
+    now = utcnow()
+    for name, localized_prompt in translations.values():
+        taken = db.session.scalars(
+            Persona.select_by_name(name).where(Persona.owner_id == user_id)
+        ).first()
+        if taken is not None:
+            continue
+        persona = Persona(
+            name=name,
+            prompt=localized_prompt,
+            owner_id=user_id,
+            is_shared=False,
+            has_avatar_image=False,
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(persona)
+        added += 1
+    return added
+
+
+def localize_builtin_personas(language: str, user_id: int | None = None) -> int:
+    """Give ``user_id``'s (default: the current user's) untouched seeded personas
+    ``language``'s names and prompts, once; returns how many were changed. Commits (the
+    marker is written whatever the language)."""
+    owner = user_id if user_id is not None else current_user_id()
     changed = 0
     with force_locale(language):
         translations = _translations()
-    for persona in db.session.scalars(Persona.select_all()):
+    for persona in db.session.scalars(Persona.select_all().where(Persona.owner_id == owner)):
         target = translations.get((persona.name, persona.prompt))
         if target is None or persona.updated_at != persona.created_at:
             continue
         name, prompt = target
         if (name, prompt) == (persona.name, persona.prompt):
             continue
-        taken = db.session.scalars(Persona.select_by_name(name)).first()
+        taken = db.session.scalars(
+            Persona.select_by_name(name).where(Persona.owner_id == owner)
+        ).first()
         if taken is not None and taken.id != persona.id:
             continue
         created = persona.created_at
         persona.name, persona.prompt = name, prompt
         persona.updated_at = created  # still as seeded, for backups' "empty database" check
         changed += 1
-    preferences.put_setting(LOCALIZED_KEY, language)
+    preferences.put_setting(LOCALIZED_KEY, language, user_id=owner)
     db.session.commit()
     return changed
+
+
+def give_builtin_personas(user_id: int, language: str) -> int:
+    """The built-in personas of ``user_id`` in ``language``, once: the DESKTOP user's were
+    seeded by the migration and are translated; a SERVER user's are created. Commits."""
+    user = db.session.get(User, user_id)
+    if user is not None and not user.is_local:
+        seed_builtin_personas(user_id, language)
+    return localize_builtin_personas(language, user_id)
 
 
 def _on_first_visit() -> None:
@@ -108,8 +152,11 @@ def _on_first_visit() -> None:
         return
     if preferences.setting_value(LOCALIZED_KEY) is not None:
         return  # the usual case: read from the settings already loaded for the theme
+    user_id = preferences.viewer_id()
+    if user_id is None:
+        return  # nobody signed in (SERVER): the sign-in page comes first
     try:
-        localize_builtin_personas(str(get_locale() or "en"))
+        give_builtin_personas(user_id, str(get_locale() or "en"))
     except SQLAlchemyError:
         db.session.rollback()
         log.warning("could not localize the built-in personas", exc_info=True)

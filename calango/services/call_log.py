@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
+from calango.accounts import current_user_id
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
 from calango.llm import (
@@ -67,17 +68,22 @@ class CallUsage:
 
 
 @contextmanager
-def recorded_call(kind: str, provider: str, model: str | None = None) -> Iterator[CallUsage]:
-    """Time the body and record it as one provider call, whether it succeeds or raises;
-    what the body puts in the yielded :class:`CallUsage` is recorded with it."""
+def recorded_call(
+    kind: str, provider: str, model: str | None = None, owner_id: int | None = None
+) -> Iterator[CallUsage]:
+    """Time the body and record it as one provider call of ``owner_id`` (default: the user
+    of this request), whether it succeeds or raises; what the body puts in the yielded
+    :class:`CallUsage` is recorded with it."""
+    owner = owner_id if owner_id is not None else current_user_id()
     started = time.monotonic()
     usage = CallUsage()
     try:
         yield usage
     except Exception as exc:
-        _record(kind, provider, model, MessageStatus.ERROR, error_class_of(exc), started, usage)
+        error = error_class_of(exc)
+        _record(kind, provider, model, MessageStatus.ERROR, error, started, usage, owner)
         raise
-    _record(kind, provider, model, MessageStatus.COMPLETE, None, started, usage)
+    _record(kind, provider, model, MessageStatus.COMPLETE, None, started, usage, owner)
 
 
 def _record(
@@ -88,10 +94,12 @@ def _record(
     error_class: str | None,
     started: float,
     usage: CallUsage,
+    owner_id: int,
 ) -> None:
     # Called around the remote request only, while the caller has nothing pending: the commit
     # saves just this row.
     call = ProviderCall(
+        owner_id=owner_id,
         kind=kind,
         provider=provider[:80],
         model=model[:200] if model else None,

@@ -102,7 +102,8 @@ def _cell(value: Any) -> Any:
     return value
 
 
-CSV_HEADER = ("time", *COLUMNS[:3], *COLUMNS[4:])
+# The owner (the last column) is the user downloading: not repeated on every line.
+CSV_HEADER = ("time", *COLUMNS[:3], *COLUMNS[4:-1])
 
 
 def csv_lines(f: CallFilter, zone: ZoneInfo) -> Iterator[str]:
@@ -131,7 +132,7 @@ def csv_lines(f: CallFilter, zone: ZoneInfo) -> Iterator[str]:
                         row.kind,
                         row.id,
                         row.session_id.hex if row.session_id else "",
-                        *(_cell(v) if v is not None else "" for v in row[4:]),
+                        *(_cell(v) if v is not None else "" for v in row[4:-1]),
                     ]
                 )
             yield buffer.getvalue()

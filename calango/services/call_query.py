@@ -8,7 +8,7 @@ Answers in A Rinha are messages too (of a session of kind ``arena``): their kind
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +57,7 @@ COLUMNS = (
     "cost",
     "ttft_ms",
     "total_ms",
+    "owner_id",
 )
 
 
@@ -92,10 +93,16 @@ class CallFilter:
     model: str | None = None
     persona: str | None = None
     kind: str | None = None
+    owner_id: int | None = None  # whose calls (A Cuca shows each user their own)
 
     def with_range(self, start: datetime | None, end: datetime | None) -> CallFilter:
         """The same filter over another time range."""
-        return CallFilter(start, end, self.provider, self.model, self.persona, self.kind)
+        return replace(self, start=start, end=end)
+
+
+def session_owner(session_id: Any) -> Any:
+    """The owner of the session ``session_id`` (a column), as a correlated scalar subquery."""
+    return select(ChatSession.owner_id).where(ChatSession.id == session_id).scalar_subquery()
 
 
 def _answers(f: CallFilter) -> Select[Any]:
@@ -117,7 +124,11 @@ def _answers(f: CallFilter) -> Select[Any]:
         m.cost.label("cost"),
         m.ttft_ms.label("ttft_ms"),
         m.total_ms.label("total_ms"),
+        session_owner(m.session_id).label("owner_id"),
     ).where(m.role == "assistant", m.status != MessageStatus.STREAMING)
+    if f.owner_id is not None:
+        owned = select(ChatSession.id).where(ChatSession.owner_id == f.owner_id)
+        query = query.where(m.session_id.in_(owned))
     if f.persona:
         query = query.where(m.persona == f.persona)
     if f.kind == CallKind.ARENA:
@@ -145,7 +156,10 @@ def _other_calls(f: CallFilter) -> Select[Any]:
         c.cost.label("cost"),
         cast(null(), Integer).label("ttft_ms"),
         c.duration_ms.label("total_ms"),
+        c.owner_id.label("owner_id"),
     )
+    if f.owner_id is not None:
+        query = query.where(c.owner_id == f.owner_id)
     if f.kind:
         query = query.where(c.kind == f.kind)
     return _narrowed(query, c, f)

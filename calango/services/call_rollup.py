@@ -42,7 +42,13 @@ from calango.models.call_rollup import (
     bucket_of,
 )
 from calango.models.types import utcnow
-from calango.services.call_query import CallFilter, answer_kind, calls, kind_of_session
+from calango.services.call_query import (
+    CallFilter,
+    answer_kind,
+    calls,
+    kind_of_session,
+    session_owner,
+)
 from calango.services.local_time import user_zone
 
 log = logging.getLogger(__name__)
@@ -78,6 +84,7 @@ class Fold:
         """Count one call (the columns of ``call_query.COLUMNS``) ``sign`` times, in its day's
         and its month's rows."""
         day = _day(call["ts"], self.zone)
+        owner = call["owner_id"]
         group = (
             call["kind"], call["provider"] or "", call["model"] or "", call["persona"] or "",
             call["status"], call["error_class"] or "",
@@ -93,34 +100,45 @@ class Fold:
             samples.append(1 + bucket_of(ttft, TTFT_FIRST_EDGE))
         if tps is not None:
             samples.append(1 + HISTOGRAM_BUCKETS + bucket_of(tps, TPS_FIRST_EDGE))
-        for key in ((DAY, day, *group), (MONTH, day.replace(day=1), *group)):
+        for key in ((owner, DAY, day, *group), (owner, MONTH, day.replace(day=1), *group)):
             sums = self.sums.setdefault(key, [0, Decimal(0), 0, 0])
             sums[0] += sign
             sums[1] += cost
             sums[2] += prompt
             sums[3] += completion
             if samples:
-                speed = self.speeds.setdefault(key[:6], [0] * (1 + 2 * HISTOGRAM_BUCKETS))
+                speed = self.speeds.setdefault(key[:7], [0] * (1 + 2 * HISTOGRAM_BUCKETS))
                 speed[0] += sign
                 for index in samples:
                     speed[index] += sign
 
-    def add_answer(self, message: Any, sign: int = 1, kind: str | None = None) -> None:
+    def add_answer(
+        self,
+        message: Any,
+        sign: int = 1,
+        kind: str | None = None,
+        owner_id: int | None = None,
+    ) -> None:
         """Count a chat answer given as a model object or a dict of its columns.
 
         Its kind: ``kind``, else the row's own ``kind`` (rows of ``_answer_rows``), else that
-        of the model object's session (``call_query.kind_of_session``)."""
+        of the model object's session (``call_query.kind_of_session``). Its owner likewise:
+        ``owner_id``, the row's ``owner_id``, else its session's."""
         if _get(message, "role") != "assistant":
             return
         status = _get(message, "status") or MessageStatus.COMPLETE
         if status == MessageStatus.STREAMING:
             return  # not a finished call yet
+        chat = None if isinstance(message, Mapping) else getattr(message, "chat", None)
         kind = kind or _get(message, "kind")
         if kind is None:
-            chat = None if isinstance(message, Mapping) else getattr(message, "chat", None)
             kind = kind_of_session(chat.kind if chat is not None else None)
+        owner = owner_id if owner_id is not None else _get(message, "owner_id")
+        if owner is None and chat is not None:
+            owner = chat.owner_id
         values = {name: _get(message, name) for name in _ANSWER_FIELDS}
-        self.add({**values, "status": status, "ts": values["timestamp"], "kind": kind}, sign)
+        call = {**values, "status": status, "ts": values["timestamp"], "kind": kind}
+        self.add({**call, "owner_id": owner}, sign)
 
     def rows(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The folded deltas as rows of the two tables (groups that cancel out are left out)."""
@@ -160,7 +178,12 @@ class Fold:
             db.session.execute(statement, rows)
             if any(row["calls"] < 0 for row in rows):
                 days = {row["day"] for row in rows}
-                db.session.execute(delete(table).where(table.c.day.in_(days), table.c.calls <= 0))
+                owners = {row["owner_id"] for row in rows}
+                db.session.execute(
+                    delete(table).where(
+                        table.c.owner_id.in_(owners), table.c.day.in_(days), table.c.calls <= 0
+                    )
+                )
 
 
 def _upsert(table: Any) -> Any:
@@ -176,37 +199,48 @@ def _upsert(table: Any) -> Any:
 def _answer_rows(where: ColumnElement[bool], lock: bool = False) -> list[Any]:
     m = ChatMessage
     query = select(
-        m.role, answer_kind(m.session_id).label("kind"), *(getattr(m, n) for n in _ANSWER_FIELDS)
+        m.role,
+        answer_kind(m.session_id).label("kind"),
+        session_owner(m.session_id).label("owner_id"),
+        *(getattr(m, n) for n in _ANSWER_FIELDS),
     ).where(m.role == "assistant", where)
     if lock:
         query = query.with_for_update()
     return [row._mapping for row in db.session.execute(query)]
 
 
-def _session_kinds(rows: list[Any]) -> dict[Any, str]:
-    """The call kind of the answers of the sessions of ``rows`` (dicts without a ``kind``)."""
-    ids = {
-        row.get("session_id")
-        for row in rows
-        if isinstance(row, Mapping) and row.get("role") == "assistant" and "kind" not in row
-    }
+def _session_kinds(rows: list[Any]) -> dict[Any, tuple[str, int]]:
+    """The call kind and the owner of the answers of the sessions of ``rows``: dicts without
+    a ``kind`` or an ``owner_id``, model objects whose ``chat`` is not loaded."""
+    ids = set()
+    for row in rows:
+        if _get(row, "role") != "assistant":
+            continue
+        if isinstance(row, Mapping):
+            if "kind" not in row or "owner_id" not in row:
+                ids.add(row.get("session_id"))
+        elif getattr(row, "chat", None) is None:
+            ids.add(getattr(row, "session_id", None))
     ids.discard(None)
     if not ids:
         return {}
     s = ChatSession
-    query = select(s.id, answer_kind(s.id)).where(s.id.in_(ids))
-    return {session_id: kind for session_id, kind in db.session.execute(query)}
+    query = select(s.id, answer_kind(s.id), s.owner_id).where(s.id.in_(ids))
+    return {session_id: (kind, owner) for session_id, kind, owner in db.session.execute(query)}
 
 
 def count_rows(rows: Iterable[Any], sign: int = 1) -> None:
     """Count chat messages just written (model objects or dicts of columns; user messages and
-    unfinished answers are skipped). A dict's kind is that of its ``session_id``'s session
-    (written already); a model object's that of its ``chat``."""
+    unfinished answers are skipped). A dict's kind and owner are those of its
+    ``session_id``'s session (written already); a model object's those of its ``chat``."""
     rows = list(rows)
     kinds = _session_kinds(rows)
     fold = Fold()
     for row in rows:
-        fold.add_answer(row, sign, kinds.get(_get(row, "session_id")))
+        kind, owner = kinds.get(_get(row, "session_id"), (None, None))
+        if not isinstance(row, Mapping):
+            kind = None  # a model object's kind is its chat's, as it always was
+        fold.add_answer(row, sign, kind, owner)
     fold.write()
 
 
@@ -276,7 +310,7 @@ def count_call(call: ProviderCall) -> None:
             "model": call.model, "persona": None, "status": call.status,
             "error_class": call.error_class, "prompt_tokens": call.prompt_tokens,
             "completion_tokens": call.completion_tokens, "cost": call.cost, "ttft_ms": None,
-            "total_ms": call.duration_ms,
+            "total_ms": call.duration_ms, "owner_id": call.owner_id,
         }
     )  # fmt: skip
     fold.write()
@@ -293,18 +327,22 @@ def built_for() -> tuple[int, str] | None:
     return None if state is None else (state.version, state.zone)
 
 
-def rebuild() -> int:
-    """Recompute the whole rollup from the raw rows in the current transaction and commit.
+def rebuild(owner_id: int | None = None) -> int:
+    """Recompute the rollup from the raw rows in the current transaction and commit: every
+    user's, or only ``owner_id``'s (its rows are keyed by owner first).
 
     Returns how many calls were counted. Rows are streamed, so memory holds only the groups.
     """
     if db.session.get_bind().dialect.name == "postgresql":
         # One rebuild at a time (two workers noticing a new time zone together).
         db.session.execute(text("SELECT pg_advisory_xact_lock(1515)"))
-    db.session.execute(delete(CallRollup))
-    db.session.execute(delete(CallSpeedRollup))
+    for model in (CallRollup, CallSpeedRollup):
+        gone = delete(model)
+        if owner_id is not None:
+            gone = gone.where(model.owner_id == owner_id)
+        db.session.execute(gone)
     fold = Fold()
-    sub = calls(CallFilter())
+    sub = calls(CallFilter(owner_id=owner_id))
     result = db.session.execute(select(sub).execution_options(yield_per=REBUILD_BATCH))
     counted = 0
     for batch in result.partitions():
@@ -312,10 +350,11 @@ def rebuild() -> int:
             fold.add(row._mapping)
         counted += len(batch)
     fold.write(fresh=True)
-    version, zone = stamp()
-    state = db.session.get(CallRollupState, 1) or CallRollupState(id=1)
-    state.version, state.zone = version, zone
-    db.session.add(state)
+    if owner_id is None:  # one user's rebuild says nothing about the others' rows
+        version, zone = stamp()
+        state = db.session.get(CallRollupState, 1) or CallRollupState(id=1)
+        state.version, state.zone = version, zone
+        db.session.add(state)
     db.session.commit()
     log.info("rebuilt the call rollup from %d calls", counted)
     return counted
@@ -327,10 +366,11 @@ def ensure_fresh() -> None:
         rebuild()
 
 
-def check(limit: int = 20) -> list[str]:
-    """Differences between the rollup and a fold of the raw rows (empty when they agree)."""
+def check(limit: int = 20, owner_id: int | None = None) -> list[str]:
+    """Differences between the rollup and a fold of the raw rows (empty when they agree):
+    every user's, or only ``owner_id``'s."""
     expected = Fold()
-    sub = calls(CallFilter())
+    sub = calls(CallFilter(owner_id=owner_id))
     for row in db.session.execute(select(sub).execution_options(yield_per=REBUILD_BATCH)):
         expected.add(row._mapping)
     want_sums, want_speeds = expected.rows()
@@ -340,9 +380,10 @@ def check(limit: int = 20) -> list[str]:
         (CallSpeedRollup, want_speeds, SPEED_KEY),
     ):
         table = model.__table__
-        have = {
-            tuple(r[k] for k in key): dict(r) for r in db.session.execute(select(table)).mappings()
-        }
+        stored = select(table)
+        if owner_id is not None:
+            stored = stored.where(table.c.owner_id == owner_id)
+        have = {tuple(r[k] for k in key): dict(r) for r in db.session.execute(stored).mappings()}
         wanted = {tuple(r[k] for k in key): r for r in want}
         for group in sorted(set(have) | set(wanted), key=str):
             a, b = have.get(group), wanted.get(group)

@@ -137,7 +137,10 @@ def _range(table: Any, first: date | None, last: date | None, months: bool) -> A
 
 def _where(table: Any, f: CallFilter, months: bool = True) -> list[ColumnElement[bool]]:
     """``f`` as conditions on a rollup table's key columns (``""`` is "none")."""
-    conditions: list[ColumnElement[bool]] = [_range(table, *_days(f), months)]
+    conditions: list[ColumnElement[bool]] = []
+    if f.owner_id is not None:  # the first key column: each user's rows lie together
+        conditions.append(table.owner_id == f.owner_id)
+    conditions.append(_range(table, *_days(f), months))
     for name in ("provider", "model", "persona", "kind"):
         value = getattr(f, name)
         if value:

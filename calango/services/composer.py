@@ -13,10 +13,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.models import DEFAULT_PERSONA_NAME, ChatMessage, ChatSession, Persona, Provider
 from calango.models.names import normalize_name
 from calango.services.builtin_personas import default_persona_names
+from calango.services.personas import visible_personas
 from calango.services.preferences import last_chat_choice
 
 # At most 9 digits: any larger number is no row id (PostgreSQL's integer ends at 2**31 - 1).
@@ -66,10 +68,12 @@ def split_model_value(value: str) -> tuple[int | None, str]:
     return int(match.group(1)), match.group(2)
 
 
-def composer_options() -> ComposerOptions:
-    """Enabled providers that have models, every persona, and whether any provider exists."""
+def composer_options(user_id: int | None = None) -> ComposerOptions:
+    """Enabled providers that have models, the personas ``user_id`` (default: the current
+    user) may pick, and whether any provider exists."""
     providers = [p for p in db.session.scalars(Provider.select_enabled()) if p.models]
-    personas = list(db.session.scalars(Persona.select_all()))
+    viewer = user_id if user_id is not None else current_user_id()
+    personas = visible_personas(viewer)
     any_configured = bool(providers) or (
         db.session.scalar(Provider.select_all().limit(1)) is not None
     )

@@ -7,12 +7,14 @@ from datetime import date
 
 from sqlalchemy import select
 
+from calango.accounts import current_user_id
 from calango.extensions import db
-from calango.models import Persona, Provider
+from calango.models import Provider
 from calango.services import call_rollup, call_stats
 from calango.services.call_query import CallFilter
 from calango.services.call_stats import Fact, Speed, Totals
 from calango.services.local_time import PERIODS, Period, resolve_period, user_zone
+from calango.services.personas import visible_personas
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class DashboardFilters:
     model: str | None = None
     persona: str | None = None
     kind: str | None = None
+    owner_id: int | None = None  # whose calls; the routes pass the current user
 
     def resolve(self) -> tuple[Period, CallFilter]:
         """The local period and the filter over UTC instants it stands for."""
@@ -34,7 +37,13 @@ class DashboardFilters:
             name = "30d"
         period = resolve_period(name, user_zone(), self.first, self.last)
         return period, CallFilter(
-            period.start, period.end, self.provider, self.model, self.persona, self.kind
+            period.start,
+            period.end,
+            self.provider,
+            self.model,
+            self.persona,
+            self.kind,
+            self.owner_id,
         )
 
 
@@ -73,7 +82,7 @@ def overview(filters: DashboardFilters) -> Overview:
     )
 
 
-def filter_options(facts: list[Fact]) -> dict[str, list[str]]:
+def filter_options(facts: list[Fact], user_id: int | None = None) -> dict[str, list[str]]:
     """Choices for the filters: configured providers, their models and the personas, plus
     whatever the period's calls used (a deleted provider still shows up)."""
     providers: dict[str, None] = {}
@@ -86,7 +95,8 @@ def filter_options(facts: list[Fact]) -> dict[str, list[str]]:
             providers.setdefault(fact.provider, None)
         if fact.model:
             models.setdefault(fact.model, None)
-    personas = list(db.session.scalars(select(Persona.name).order_by(Persona.name)))
+    viewer = user_id if user_id is not None else current_user_id()
+    personas = sorted({p.name for p in visible_personas(viewer)}, key=str.lower)
     return {
         "provider": sorted(providers, key=str.lower),
         "model": sorted(models, key=str.lower),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from calango.extensions import db
 from calango.models.names import UniquelyNamed, normalize_name
@@ -18,21 +19,39 @@ class NameTaken(Exception):
         self.name = name
 
 
-def name_in_use(model: type[UniquelyNamed], name: str, exclude_id: int | None = None) -> bool:
-    """Whether a ``model`` row other than ``exclude_id`` has ``name`` under the name rule."""
+def name_in_use(
+    model: type[UniquelyNamed],
+    name: str,
+    exclude_id: int | None = None,
+    scope: ColumnElement[bool] | None = None,
+) -> bool:
+    """Whether a ``model`` row other than ``exclude_id`` has ``name`` under the name rule,
+    among the rows ``scope`` selects (personas: one owner's; default: the whole table)."""
     query = select(model.id).where(model.name_key == normalize_name(name))  # type: ignore[attr-defined]
+    if scope is not None:
+        query = query.where(scope)
     if exclude_id is not None:
         query = query.where(model.id != exclude_id)  # type: ignore[attr-defined]
     return db.session.scalar(query.limit(1)) is not None
 
 
-def check_name_free(model: type[UniquelyNamed], name: str, exclude_id: int | None = None) -> None:
-    """Raise :class:`NameTaken` when ``name`` is used by another ``model`` row."""
-    if name_in_use(model, name, exclude_id):
+def check_name_free(
+    model: type[UniquelyNamed],
+    name: str,
+    exclude_id: int | None = None,
+    scope: ColumnElement[bool] | None = None,
+) -> None:
+    """Raise :class:`NameTaken` when ``name`` is used by another ``model`` row (in ``scope``)."""
+    if name_in_use(model, name, exclude_id, scope):
         raise NameTaken(name)
 
 
-def commit_named(model: type[UniquelyNamed], name: str, exclude_id: int | None = None) -> None:
+def commit_named(
+    model: type[UniquelyNamed],
+    name: str,
+    exclude_id: int | None = None,
+    scope: ColumnElement[bool] | None = None,
+) -> None:
     """Commit; a concurrent writer that took ``name`` meanwhile becomes :class:`NameTaken`.
 
     Any other integrity error is a bug and is not reported to the user as a name clash.
@@ -41,6 +60,6 @@ def commit_named(model: type[UniquelyNamed], name: str, exclude_id: int | None =
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        if name_in_use(model, name, exclude_id):
+        if name_in_use(model, name, exclude_id, scope):
             raise NameTaken(name) from None
         raise

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, SelectField, SubmitField, ValidationError
 from wtforms.fields.choices import SelectChoice
 
+from calango.access import admin_required
 from calango.models import Provider
 from calango.services import composer
 from calango.services.auto_titles import AutoTitle, load_auto_title, save_auto_title
@@ -41,6 +42,7 @@ class TitleForm(FlaskForm):
 
 
 @bp.route("/titles", methods=["GET", "POST"])
+@admin_required
 def titles() -> str | Response:
     form = TitleForm()
     options = composer.composer_options()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from calango.accounts import local_user_id
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, ProviderCall
 from calango.services import call_rollup
@@ -38,11 +39,14 @@ def add_answer(
     total_ms: int | None = 1300,
     error_class: str | None = None,
     chat_id: uuid.UUID | None = None,
+    owner_id: int | None = None,
 ) -> tuple[uuid.UUID, int]:
-    """An assistant answer as the producer records it; returns (chat id, message id)."""
+    """An assistant answer as the producer records it, in a new chat of ``owner_id``
+    (default: the local user); returns (chat id, message id)."""
     with app.app_context():
         if chat_id is None:
-            chat = ChatSession(title="t", persona=persona)
+            owner = owner_id if owner_id is not None else local_user_id()
+            chat = ChatSession(title="t", persona=persona, owner_id=owner)
             db.session.add(chat)
             db.session.flush()
             chat_id = chat.id
@@ -82,10 +86,12 @@ def add_call(
     status: str = "complete",
     error_class: str | None = None,
     duration_ms: int = 200,
+    owner_id: int | None = None,
 ) -> None:
-    """A *Test connection* or *Fetch models* call."""
+    """A *Test connection* or *Fetch models* call of ``owner_id`` (default: the local user)."""
     with app.app_context():
         call = ProviderCall(
+            owner_id=owner_id if owner_id is not None else local_user_id(),
             kind=kind,
             provider=provider,
             status=status,

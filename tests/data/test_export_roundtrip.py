@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
+from calango.accounts import local_user_id
 from calango.extensions import db
 from calango.models import (
     ArenaContender,
@@ -22,6 +23,7 @@ from calango.models import (
     Persona,
     Provider,
     Setting,
+    UserSetting,
 )
 from calango.services.exports.export import chat_json, chat_markdown, export_all
 from calango.services.imports import ImportFileError
@@ -105,11 +107,12 @@ def _varied_database(sample: bytes) -> None:
             updated_at=T0,
         )
     )
-    Setting.put(
-        "profile", {"enabled": True, "name": "Ana", "language": "pt", "work": "", "style": ""}
+    me = local_user_id()  # per-person preferences live in user_settings
+    UserSetting.put(
+        me, "profile", {"enabled": True, "name": "Ana", "language": "pt", "work": "", "style": ""}
     )
-    Setting.put("language", "pt_BR")
-    Setting.put("last_chat_choice", {"provider": "Groq", "model": "m", "persona": ""})
+    UserSetting.put(me, "language", "pt_BR")
+    UserSetting.put(me, "last_chat_choice", {"provider": "Groq", "model": "m", "persona": ""})
     db.session.flush()
     # A tree: system → question → the stopped answer → the error; the interrupted answer is
     # another version of the stopped one, and the chat shows the stopped one's branch.
@@ -160,6 +163,10 @@ def _snapshot() -> dict[str, Any]:
         },
         "personas": {p.name: row(p, ("id",)) for p in db.session.scalars(select(Persona))},
         "settings": {s.key: s.value for s in db.session.scalars(select(Setting))},
+        "user_settings": {
+            s.key: s.value
+            for s in db.session.scalars(select(UserSetting).order_by(UserSetting.key))
+        },
         "rounds": [
             {
                 **row(r, ("id",)),
@@ -173,7 +180,7 @@ def _snapshot() -> dict[str, Any]:
 
 def _wipe() -> None:
     for model in (ArenaVote, ArenaContender, ArenaRound, ChatMessage, ChatSession, Provider,
-                  Persona, Setting):  # fmt: skip
+                  Persona, Setting, UserSetting):  # fmt: skip
         db.session.execute(delete(model))
     db.session.commit()
 

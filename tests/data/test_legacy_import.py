@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from calango.accounts import local_user_id
 from calango.extensions import db
-from calango.models import ArenaRound, ChatMessage, ChatSession, Persona, Provider, Setting
+from calango.models import ArenaRound, ChatMessage, ChatSession, Persona, Provider, UserSetting
 from calango.services.imports import ImportFileError
 from calango.services.imports.legacy import import_legacy, theme_for
 from tests.data.conftest import counts, history, tinydb
@@ -96,7 +97,7 @@ def test_sample_providers_keys_encrypted_theme_and_personas(app_ctx, sample_byte
     assert openai.get_api_key() == "sk-legacy-openai-aaaaaaaaaaaaaaaaaaaa"
     assert providers["anthropic"].kind == "anthropic"
     assert providers["ollama"].base_url == "http://localhost:11434/v1"
-    assert db.session.get(Setting, "theme").value == "tie"
+    assert UserSetting.get(local_user_id(), "theme") == "tie"
     pirata = db.session.scalars(Persona.select_by_name("Pirata")).one()
     assert "pirata" in pirata.prompt
 

@@ -67,9 +67,10 @@ def test_an_english_first_visit_keeps_english_and_marks_it_done(
     client.get("/chats/", headers=PT)
     assert set(_personas(app)) == {"Calango (Default)", "Python Expert"}
     with app.app_context():
-        from calango.models import Setting
+        from calango.accounts import local_user_id
+        from calango.services.preferences import user_value
 
-        assert Setting.get(LOCALIZED_KEY) == "en"
+        assert user_value(local_user_id(), LOCALIZED_KEY) == "en"
 
 
 def test_pt_br_says_chat_for_chat() -> None:

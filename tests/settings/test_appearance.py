@@ -6,9 +6,9 @@ import re
 
 import pytest
 
+from calango.accounts import local_user_id
 from calango.extensions import db
-from calango.models import Setting
-from calango.services.preferences import LANGUAGE_KEY, THEME_KEY
+from calango.services.preferences import LANGUAGE_KEY, THEME_KEY, user_value
 from calango.themes import DEFAULT_THEME, THEMES
 
 
@@ -20,7 +20,7 @@ def _html_tag(page):
 
 def _stored(app, key):
     with app.app_context():
-        value = Setting.get(key)
+        value = user_value(local_user_id(), key)
         db.session.remove()
         return value
 

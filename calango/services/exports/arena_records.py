@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import selectinload
 
 from calango.extensions import db
@@ -24,14 +24,15 @@ def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: json_value(getattr(obj, name)) for name in names}
 
 
-def round_records() -> Iterator[dict[str, Any]]:
-    """Every round, oldest first, read in batches."""
+def round_records(owner_id: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every round (of ``owner_id``; ``None``: everyone's), oldest first, read in batches."""
     last = 0
+    mine = ArenaRound.owner_id == owner_id if owner_id is not None else true()
     while True:
         rounds = list(
             db.session.scalars(
                 select(ArenaRound)
-                .where(ArenaRound.id > last)
+                .where(ArenaRound.id > last, mine)
                 .order_by(ArenaRound.id)
                 .limit(BATCH)
                 .options(selectinload(ArenaRound.contenders), selectinload(ArenaRound.votes))

@@ -71,16 +71,17 @@ def chat_json(chat_id: uuid.UUID) -> Iterator[str]:
     yield "\n]}\n"
 
 
-def export_all() -> Iterator[str]:
-    """Everything as one JSON document, in pieces: settings, providers (without their keys),
-    personas, then each chat with its messages."""
+def export_all(owner_id: int | None = None, providers: bool = True) -> Iterator[str]:
+    """Everything of ``owner_id`` (``None``: of everyone, a backup) as one JSON document, in
+    pieces: settings, providers (without their keys; left out unless ``providers``: they are
+    the instance's), personas, then each chat with its messages, then A Rinha's rounds."""
     yield _header()
-    yield f'"settings": {_dump(setting_records())},\n'
-    yield f'"providers": {_dump(provider_records())},\n'
-    yield f'"personas": {_dump(persona_records())},\n'
+    yield f'"settings": {_dump(setting_records(owner_id))},\n'
+    yield f'"providers": {_dump(provider_records() if providers else [])},\n'
+    yield f'"personas": {_dump(persona_records(owner_id))},\n'
     yield '"chats": ['
     first = True
-    for chat_id in chat_ids():
+    for chat_id in chat_ids(owner_id):
         chat = chat_record(chat_id)
         if chat is None:  # deleted meanwhile
             continue
@@ -89,7 +90,7 @@ def export_all() -> Iterator[str]:
         first = False
     yield '\n],\n"arena_rounds": ['
     first = True
-    for arena_round in round_records():
+    for arena_round in round_records(owner_id):
         yield ("" if first else ",") + "\n" + _dump(arena_round)
         first = False
     yield "\n]}\n"

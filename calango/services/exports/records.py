@@ -14,9 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from calango.accounts import local_user_id
 from calango.extensions import db
-from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting
+from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting, UserSetting
 from calango.services import branches
+from calango.services.preferences import USER_KEYS
 
 FORMAT = "calango-export"
 VERSION = 1
@@ -140,13 +142,16 @@ def branch_message_records(chat_id: uuid.UUID, leaf_hint: int | None) -> Iterato
         yield _record(row, MESSAGE_FIELDS)
 
 
-def chat_ids() -> Iterator[uuid.UUID]:
-    """Every chat's id, oldest first, fetched in keyset batches."""
+def chat_ids(owner_id: int | None = None) -> Iterator[uuid.UUID]:
+    """Every chat's id (of ``owner_id``; ``None``: everyone's), oldest first, fetched in
+    keyset batches."""
     last: tuple[Any, Any] | None = None
     table = ChatSession.__table__
     while True:
         # A Rinha's contenders' conversations too (``kind``): the rounds refer to them.
         query = select(table.c.id, table.c.created_at).order_by(table.c.created_at, table.c.id)
+        if owner_id is not None:
+            query = query.where(table.c.owner_id == owner_id)
         if last is not None:
             query = query.where(
                 (table.c.created_at > last[0])
@@ -166,10 +171,23 @@ def provider_records() -> list[dict[str, Any]]:
     return [_record(row, PROVIDER_FIELDS) for row in rows]
 
 
-def persona_records() -> list[dict[str, Any]]:
-    rows = db.session.execute(select(*_columns(Persona, PERSONA_FIELDS)).order_by(Persona.name))
-    return [_record(row, PERSONA_FIELDS) for row in rows]
+def persona_records(owner_id: int | None = None) -> list[dict[str, Any]]:
+    """The personas of ``owner_id`` (``None``: everyone's), shared ones of others left out."""
+    query = select(*_columns(Persona, PERSONA_FIELDS)).order_by(Persona.name)
+    if owner_id is not None:
+        query = query.where(Persona.owner_id == owner_id)
+    return [_record(row, PERSONA_FIELDS) for row in db.session.execute(query)]
 
 
-def setting_records() -> dict[str, Any]:
-    return {row.key: row.value for row in db.session.execute(select(Setting.key, Setting.value))}
+def setting_records(owner_id: int | None = None) -> dict[str, Any]:
+    """The preferences of ``owner_id`` (default: the local user); with ``None`` the
+    instance's settings too."""
+    user_id = owner_id if owner_id is not None else local_user_id()
+    own = select(UserSetting.key, UserSetting.value).where(
+        UserSetting.user_id == user_id, UserSetting.key.in_(USER_KEYS)
+    )
+    found = {row.key: row.value for row in db.session.execute(own)}
+    if owner_id is not None:
+        return found
+    instance = select(Setting.key, Setting.value).where(Setting.key.not_in(USER_KEYS))
+    return {**{row.key: row.value for row in db.session.execute(instance)}, **found}

@@ -17,17 +17,21 @@ from calango.models import ArenaContender, ArenaRound, ArenaVote, ChatSession, V
 from calango.models.arena import MAX_CONTENDERS
 from calango.services.imports import ImportSummary
 from calango.services.imports import fields as f
+from calango.services.imports.owner import import_owner
 
 
-def _contender(record: Any) -> ArenaContender:
+def _contender(record: Any, renamed: dict[Any, Any], owner: int) -> ArenaContender:
     if not isinstance(record, dict):
         raise f.FieldError(_("contenders must be a list of objects."))
     slot, position = f.integer(record, "slot"), f.integer(record, "position")
     if slot is None or position is None or slot >= MAX_CONTENDERS or position >= MAX_CONTENDERS:
         raise f.FieldError(_("a contender's slot and position must be 0 to 3."))
     session_id = f.identifier(record, "session_id") if record.get("session_id") else None
-    if session_id is not None and db.session.get(ChatSession, session_id) is None:
-        session_id = None
+    session_id = renamed.get(session_id, session_id)  # given a new id by this import
+    if session_id is not None:
+        session = db.session.get(ChatSession, session_id)
+        if session is None or session.owner_id != owner:
+            session_id = None
     return ArenaContender(
         slot=slot,
         position=position,
@@ -51,8 +55,12 @@ def _vote(record: Any, turns: int, slots: set[int]) -> ArenaVote:
     )
 
 
-def import_round(record: dict[str, Any], summary: ImportSummary) -> None:
-    """Add the round ``record`` describes, unless it is already here (raises FieldError)."""
+def import_round(
+    record: dict[str, Any], summary: ImportSummary, renamed: dict[Any, Any] | None = None
+) -> None:
+    """Add the round ``record`` describes for the importing user, unless they already have
+    it (raises FieldError). ``renamed``: conversations this import wrote under a new id."""
+    owner = import_owner()
     contenders_in = record.get("contenders")
     votes_in = record.get("votes") or []
     if not isinstance(contenders_in, list) or not 1 <= len(contenders_in) <= MAX_CONTENDERS:
@@ -60,13 +68,17 @@ def import_round(record: dict[str, Any], summary: ImportSummary) -> None:
     if not isinstance(votes_in, list) or len(votes_in) > 10_000:
         raise f.FieldError(_("votes must be a list of objects."))
     import_key = f.text(record, "import_key", 255)
-    contenders = [_contender(c) for c in contenders_in]
+    contenders = [_contender(c, renamed or {}, owner) for c in contenders_in]
     if len({c.slot for c in contenders}) != len(contenders):
         raise f.FieldError(_("a contender's slot and position must be 0 to 3."))
     sessions = [c.session_id for c in contenders if c.session_id is not None]
     here = (
         import_key is not None
-        and db.session.scalar(select(exists().where(ArenaRound.import_key == import_key)))
+        and db.session.scalar(
+            select(
+                exists().where(ArenaRound.owner_id == owner, ArenaRound.import_key == import_key)
+            )
+        )
     ) or (
         bool(sessions)
         and db.session.scalar(select(exists().where(ArenaContender.session_id.in_(sessions))))
@@ -77,6 +89,7 @@ def import_round(record: dict[str, Any], summary: ImportSummary) -> None:
     turns = f.integer(record, "turns") or 1
     slots = {c.slot for c in contenders}
     arena_round = ArenaRound(
+        owner_id=owner,
         title=f.text(record, "title", 200) or "",
         blind=f.boolean(record, "blind", False),
         turns=turns,

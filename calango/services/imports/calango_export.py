@@ -8,6 +8,7 @@ or persona with the same name. Importing the same file twice adds nothing the se
 
 from __future__ import annotations
 
+import uuid
 from typing import IO, Any
 
 from flask import current_app
@@ -15,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from calango.accounts import is_server
 from calango.extensions import db
 from calango.llm import PROVIDER_KINDS
 from calango.models import (
@@ -23,7 +25,7 @@ from calango.models import (
     MessageStatus,
     Provider,
     SessionKind,
-    Setting,
+    User,
 )
 from calango.models.chat import ROLES, usage_columns
 from calango.models.names import normalize_name
@@ -35,6 +37,7 @@ from calango.services.imports import fields as f
 from calango.services.imports.arena_export import import_round
 from calango.services.imports.export_reader import read_export
 from calango.services.imports.json_stream import CountingReader, Progress
+from calango.services.imports.owner import import_owner, importing_for
 from calango.services.imports.persona_details import persona_details
 from calango.services.imports.personas import import_persona
 from calango.services.providers import is_http_url
@@ -99,8 +102,12 @@ def _message_row(chat_id: Any, record: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Writer:
-    def __init__(self, summary: ImportSummary) -> None:
+    def __init__(self, summary: ImportSummary, providers: bool = True) -> None:
         self.summary = summary
+        self.owner = import_owner()
+        self.providers = providers  # whether this user may add providers (the instance's)
+        # Chats of the file whose id another user's chat has here: written under a new id.
+        self.renamed: dict[Any, Any] = {}
         self.chat_id: Any = None  # the chat being written; None while skipping one
         self.batch: list[dict[str, Any]] = []
         # The chat's tree, by the file's message ids: those get new ids here, so the links
@@ -136,10 +143,10 @@ class _Writer:
                 continue
             if key == profile.SETTING_KEY:
                 value = profile.sanitized(value)  # bounded as the profile form bounds it
-            if Setting.get(key) == value:
+            if preferences.user_value(self.owner, key) == value:
                 self.summary.present["settings"] += 1
             else:
-                preferences.put_setting(key, value)
+                preferences.put_setting(key, value, user_id=self.owner)
                 self.summary.imported["settings"] += 1
 
     def provider(self, record: dict[str, Any]) -> None:
@@ -164,6 +171,11 @@ class _Writer:
             raise f.FieldError(_("numbers must be finite."))
         if db.session.scalar(Provider.select_by_name(name).with_only_columns(Provider.id)):
             self.summary.present["providers"] += 1
+            return
+        if not self.providers:
+            self.summary.skipped.append(
+                _("Provider %(name)s: only an admin can add providers.", name=name)
+            )
             return
         db.session.execute(insert(Provider.__table__), [values])
         self.summary.imported["providers"] += 1
@@ -196,9 +208,11 @@ class _Writer:
             or None,
             "profile_enabled": _optional_boolean(record, "profile_enabled"),
         }
+        values["owner_id"] = self.owner
         here = select(ChatSession.id).where(
+            ChatSession.owner_id == self.owner,
             (ChatSession.id == chat_id)
-            | (ChatSession.import_key == import_key if import_key else False)
+            | (ChatSession.import_key == import_key if import_key else False),
         )
         # A contender's conversation is counted with its round, not as a chat.
         counted = "chats" if values["kind"] == SessionKind.CHAT else "arena_conversations"
@@ -206,6 +220,8 @@ class _Writer:
             self.summary.present[counted] += 1
             self.chat_id = None
             return
+        if db.session.get(ChatSession, chat_id) is not None:  # another user's copy
+            self.renamed[chat_id] = chat_id = values["id"] = uuid.uuid4()
         db.session.execute(insert(ChatSession.__table__), [values])
         self.summary.imported[counted] += 1
         self.chat_id = chat_id
@@ -213,7 +229,7 @@ class _Writer:
 
     def arena_round(self, record: dict[str, Any]) -> None:
         self.flush()  # the contenders' conversations are written before their round
-        import_round(record, self.summary)
+        import_round(record, self.summary, self.renamed)
 
     def message(self, record: dict[str, Any]) -> None:
         if self.chat_id is None:
@@ -238,7 +254,12 @@ class _Writer:
         taken = (
             set(
                 db.session.scalars(
-                    select(ChatMessage.import_key).where(ChatMessage.import_key.in_(keys))
+                    select(ChatMessage.import_key).where(
+                        ChatMessage.import_key.in_(keys),
+                        ChatMessage.session_id.in_(
+                            select(ChatSession.id).where(ChatSession.owner_id == self.owner)
+                        ),
+                    )
                 )
             )
             if keys
@@ -295,14 +316,35 @@ class _Writer:
         self.seen = set()
 
 
-def import_calango_export(raw: IO[bytes], progress: Progress | None = None) -> ImportSummary:
-    """Import a Calango export from a binary file, in one transaction.
+def import_calango_export(
+    raw: IO[bytes],
+    progress: Progress | None = None,
+    owner_id: int | None = None,
+    providers: bool | None = None,
+) -> ImportSummary:
+    """Import a Calango export from a binary file for ``owner_id`` (default: the current
+    user), in one transaction. Its providers are added only when ``providers`` (default:
+    the user is an admin, or DESKTOP).
 
     Raises :class:`ImportFileError` (with the record's place in the file when one is wrong);
     nothing is written then. ``progress`` is called with the number of bytes read.
     """
+    with importing_for(owner_id) as owner:
+        allowed = may_add_providers(owner) if providers is None else providers
+        return _import(raw, progress, allowed)
+
+
+def may_add_providers(user_id: int) -> bool:
+    """Whether an import for ``user_id`` may add providers: DESKTOP, or an admin."""
+    if not is_server():
+        return True
+    user = db.session.get(User, user_id)
+    return bool(user is not None and user.is_admin)
+
+
+def _import(raw: IO[bytes], progress: Progress | None, providers: bool) -> ImportSummary:
     summary = ImportSummary()
-    writer = _Writer(summary)
+    writer = _Writer(summary, providers)
     stream = CountingReader(raw, progress)
     path = ""
     try:

@@ -31,6 +31,7 @@ from calango.services.imports.chatgpt_parse import (
     open_export,
 )
 from calango.services.imports.json_stream import CountingReader
+from calango.services.imports.owner import import_owner, importing_for
 
 PREFIX = "chatgpt:"
 PROVIDER = "ChatGPT"
@@ -39,13 +40,16 @@ BATCH = 1000
 
 def _write(conv: Conversation, summary: ImportSummary) -> None:
     key = f"{PREFIX}{conv.key}"
-    if db.session.scalar(select(ChatSession.id).where(ChatSession.import_key == key)):
+    owner = import_owner()
+    mine = select(ChatSession.id).where(ChatSession.owner_id == owner)
+    if db.session.scalar(mine.where(ChatSession.import_key == key)):
         summary.present["chats"] += 1
         return
     start = conv.created_at or (conv.turns[0].timestamp if conv.turns else None) or utcnow()
     moment = start
     rows: list[dict[str, Any]] = []
     values = {
+        "owner_id": owner,
         "title": conv.title
         or (title_from(conv.turns[0].text) if conv.turns else "")
         or _("Imported chat"),
@@ -79,12 +83,20 @@ def _write(conv: Conversation, summary: ImportSummary) -> None:
     summary.imported["messages"] += len(rows)
 
 
-def import_chatgpt(path: Path, progress: Callable[[int], None] | None = None) -> ImportSummary:
-    """Import ChatGPT's export at ``path`` (.json or .zip) in one transaction.
+def import_chatgpt(
+    path: Path, progress: Callable[[int], None] | None = None, owner_id: int | None = None
+) -> ImportSummary:
+    """Import ChatGPT's export at ``path`` (.json or .zip) for ``owner_id`` (default: the
+    current user) in one transaction.
 
     Raises :class:`ImportFileError` when the file is not one; nothing is written then.
     ``progress`` is called with the number of bytes read (of conversations.json).
     """
+    with importing_for(owner_id):
+        return _import_chatgpt(path, progress)
+
+
+def _import_chatgpt(path: Path, progress: Callable[[int], None] | None) -> ImportSummary:
     summary = ImportSummary()
     stream, _size = open_export(path)
     reader = CountingReader(stream, progress)

@@ -57,12 +57,13 @@ def _folder() -> Path:
     return folder
 
 
-def start_chatgpt_job(upload: IO[bytes], filename: str) -> ImportJob:
-    """Save the upload, check it is a ChatGPT export, and start importing it in a thread.
+def start_chatgpt_job(upload: IO[bytes], filename: str, owner_id: int) -> ImportJob:
+    """Save the upload, check it is a ChatGPT export, and start importing it for
+    ``owner_id`` in a thread (the job is theirs: only they see it).
 
     Raises :class:`ImportFileError` when the file is clearly not one (nothing is kept then).
     """
-    job = ImportJob(id=uuid.uuid4(), kind="chatgpt", filename=filename[:255])
+    job = ImportJob(id=uuid.uuid4(), kind="chatgpt", filename=filename[:255], owner_id=owner_id)
     try:
         path = _folder() / f"{job.id}.upload"
         with path.open("wb") as handle:
@@ -83,7 +84,9 @@ def start_chatgpt_job(upload: IO[bytes], filename: str) -> ImportJob:
     db.session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     thread = threading.Thread(
-        target=_run, args=(app, job.id, path, str(get_locale() or "en")), name=f"import-{job.id}"
+        target=_run,
+        args=(app, job.id, path, str(get_locale() or "en"), owner_id),
+        name=f"import-{job.id}",
     )
     with _lock:
         _live[job.id] = 0
@@ -92,7 +95,7 @@ def start_chatgpt_job(upload: IO[bytes], filename: str) -> ImportJob:
     return job
 
 
-def _run(app: Flask, job_id: uuid.UUID, path: Path, locale: str) -> None:
+def _run(app: Flask, job_id: uuid.UUID, path: Path, locale: str, owner_id: int) -> None:
     with app.app_context(), force_locale(locale):
         last_write = 0.0
         postgres = db.engine.dialect.name == "postgresql"
@@ -114,7 +117,7 @@ def _run(app: Flask, job_id: uuid.UUID, path: Path, locale: str) -> None:
 
         _finish(job_id, status=JobStatus.RUNNING)
         try:
-            summary = import_chatgpt(path, progress)
+            summary = import_chatgpt(path, progress, owner_id)
         except ImportFileError as exc:
             _finish(job_id, status=JobStatus.FAILED, error=exc.message)
         except Exception:

@@ -40,6 +40,7 @@ from calango.services.imports.legacy_parse import (
     text_or_none,
 )
 from calango.services.imports.legacy_providers import import_providers
+from calango.services.imports.owner import import_owner, importing_for
 from calango.services.imports.personas import import_persona
 from calango.themes import THEMES
 
@@ -88,10 +89,10 @@ def _import_settings(data: dict[str, Any], summary: ImportSummary) -> None:
                     theme=repr(doc.get("theme")),
                 )
             )
-        elif theme == preferences.saved_theme():
+        elif theme == preferences.user_value(import_owner(), preferences.THEME_KEY):
             summary.present["settings"] += 1
         else:
-            preferences.put_setting(preferences.THEME_KEY, theme)
+            preferences.put_setting(preferences.THEME_KEY, theme, user_id=import_owner())
             summary.imported["settings"] += 1
 
 
@@ -197,15 +198,21 @@ def _import_chats(data: dict[str, Any], summary: ImportSummary) -> None:
     groups: dict[str | None, list[LegacyExchange]] = defaultdict(list)
     for exchange in parse_history(data, summary):
         groups[exchange.session_id].append(exchange)
+    owner = import_owner()
+    mine = select(ChatSession.id).where(ChatSession.owner_id == owner)
     chats = {
         chat.import_key: chat
         for chat in db.session.scalars(
-            select(ChatSession).where(ChatSession.import_key.like(f"{PREFIX}%"))
+            select(ChatSession).where(
+                ChatSession.owner_id == owner, ChatSession.import_key.like(f"{PREFIX}%")
+            )
         )
     }
     known = set(
         db.session.scalars(
-            select(ChatMessage.import_key).where(ChatMessage.import_key.like(f"{PREFIX}%"))
+            select(ChatMessage.import_key).where(
+                ChatMessage.session_id.in_(mine), ChatMessage.import_key.like(f"{PREFIX}%")
+            )
         )
     )
     arena = groups.pop(ARENA_SESSION, [])
@@ -243,6 +250,7 @@ def _import_chats(data: dict[str, Any], summary: ImportSummary) -> None:
                 exchanges[0].timestamp if exchanges else utcnow()
             )
             chat = ChatSession(
+                owner_id=owner,
                 title=title,
                 created_at=created,
                 updated_at=created,
@@ -264,13 +272,20 @@ def _import_chats(data: dict[str, Any], summary: ImportSummary) -> None:
     link_as_single_branch([chat.id for chat in touched])  # each chat one branch, in order
 
 
-def import_legacy(raw: bytes) -> ImportSummary:
-    """Import the original Calango's file (its bytes), all in one transaction.
+def import_legacy(raw: bytes, owner_id: int | None = None) -> ImportSummary:
+    """Import the original Calango's file (its bytes) for ``owner_id`` (default: the current
+    user), all in one transaction. Providers are the instance's.
 
     Raises :class:`ImportFileError` when the file cannot be read as one; nothing is written.
     """
     data = read_tinydb(raw)
     summary = ImportSummary()
+    with importing_for(owner_id):
+        _import_legacy(data, summary)
+    return summary
+
+
+def _import_legacy(data: dict[str, Any], summary: ImportSummary) -> None:
     try:
         import_providers(data, summary)
         _import_settings(data, summary)
@@ -284,4 +299,3 @@ def import_legacy(raw: bytes) -> ImportSummary:
     except BaseException:
         db.session.rollback()
         raise
-    return summary

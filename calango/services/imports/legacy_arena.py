@@ -22,6 +22,7 @@ from calango.services.branches import link_as_single_branch
 from calango.services.chat import title_from
 from calango.services.imports import ImportSummary
 from calango.services.imports.legacy_parse import LegacyExchange
+from calango.services.imports.owner import import_owner
 
 GAP = timedelta(minutes=10)
 PREFIX = "tinydb:"
@@ -55,6 +56,7 @@ def import_rounds(
 
     ``known`` holds the import keys already in the database; ``add_messages`` is the legacy
     importer's own "question and answer of a record" (so both kinds of import agree)."""
+    owner = import_owner()
     sessions: list[ChatSession] = []
     for group in _rounds(exchanges):
         key = f"{PREFIX}rinha:{group[0].key}"
@@ -65,12 +67,12 @@ def import_rounds(
         created = group[0].timestamp or utcnow()
         title = title_from(group[0].question or "") or _("A Rinha (imported)")
         arena_round = ArenaRound(
-            title=title, blind=False, created_at=created, updated_at=group[-1].timestamp or created,
-            import_key=key,
+            owner_id=owner, title=title, blind=False, created_at=created,
+            updated_at=group[-1].timestamp or created, import_key=key,
         )  # fmt: skip
         for slot, exchange in enumerate(group):
             session = ChatSession(
-                title=title, kind=SessionKind.ARENA, created_at=created,
+                owner_id=owner, title=title, kind=SessionKind.ARENA, created_at=created,
                 updated_at=exchange.timestamp or created, persona=exchange.persona,
                 import_key=f"{PREFIX}rinha:{exchange.key}",
             )  # fmt: skip

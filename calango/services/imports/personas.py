@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from calango.extensions import db
 from calango.models import Persona
 from calango.services.imports import ImportSummary
+from calango.services.imports.owner import import_owner
 
 
 def import_persona(
@@ -23,10 +24,13 @@ def import_persona(
     """Create the persona, or count it as present; one of the same name (any case) with
     another prompt is kept as it is, and reported. ``details`` (description, avatar, traits,
     starters, defaults: checked columns) go to a persona created here."""
-    persona = db.session.scalars(Persona.select_by_name(name).limit(1)).first()
+    owner = import_owner()
+    mine = Persona.select_by_name(name).where(Persona.owner_id == owner)
+    persona = db.session.scalars(mine.limit(1)).first()
     if persona is None:
         db.session.add(
             Persona(
+                owner_id=owner,
                 name=name,
                 prompt=prompt,
                 created_at=created_at,
