@@ -6,8 +6,9 @@ migrated with ``flask db upgrade``, the fake provider in its own process, gunico
 README's settings) is ``bench.common.Stack``; a person's browser (login form, send, follow the
 stream) is ``bench.users.Person``. This script adds the accounts and the figures:
 
-1. Setup: 50 accounts, with ``flask calango create-user`` when the app has it, else inserted
-   directly through the app's models (``User.set_password``) in one process.
+1. Setup: 50 accounts: the first with ``flask calango create-user`` when the app has it, the
+   others (all of them without it) inserted through the app's models in one process (one
+   ``flask`` process per account would take minutes on 2 cores).
 2. Each person logs in through the login form (``POST /login`` with email, password,
    csrf_token) when the app shows one; an app without a login page is used without.
 3. Each holds ``--turns`` (10) turns: send, read the streamed answer to its end, think
@@ -30,6 +31,7 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 from bench.common import (  # noqa: E402
@@ -157,6 +159,10 @@ def answer_duplicates(database_url: str) -> int:
         conn.close()
 
 
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -170,15 +176,21 @@ def main(argv: list[str] | None = None) -> int:
     with Stack(fake=fake, db="postgresql", workers=args.workers) as stack:
         emails = [f"person{i:02d}@bench.example" for i in range(args.users)]
         warm_email = "warm-up@bench.example"
-        accounts = "create-user" if has_accounts(stack.env) else "inserted"
-        if accounts == "create-user":
-            create_users(stack.env, [*emails, warm_email])
+        # One ``flask`` process per account costs seconds each on 2 cores: the CLI makes the
+        # first account (when the app has it), the models the rest, in one process.
+        if has_accounts(stack.env):
+            accounts = "1 by flask calango create-user, the rest through the models"
+            create_users(stack.env, emails[:1])
+            insert_users(stack.env, [*emails[1:], warm_email])
         else:
+            accounts = "inserted through the models"
             insert_users(stack.env, [*emails, warm_email])
+        progress(f"{len(emails) + 1} accounts created; signing in")
         people = [Member(stack.host, stack.port) for _ in emails]
         for person, email in zip(people, emails, strict=True):
             person.sign_in(email)
         logged_in = sum(1 for p in people if p.logged_in)
+        progress(f"{logged_in} signed in; warming up")
         # Warm both workers (imports, pools) as a user of its own, left out of the counts.
         warm = Member(stack.host, stack.port)
         warm.sign_in(warm_email)
@@ -191,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         dup_before = answer_duplicates(stack.database_url)
         baseline = statistics.median(direct_ttft(stack.fake_url) for _ in range(10))
 
+        progress("conversations running")
         workers = stack.worker_pids()
         start_figures = process_figures(workers)
         pg_before = {p: cpu_seconds(p) for p in postgres_pids()}
