@@ -297,3 +297,23 @@ def test_the_header_line_is_computed_once_per_request(app: Flask, user: User) ->
 def test_no_header_line_when_signed_out(app: Flask, user: User) -> None:
     with app.test_request_context("/"):
         assert render_template("_spend.html").strip() == ""
+
+
+def test_the_check_costs_no_statement_without_a_budget_and_one_with(
+    app: Flask, signed_in: FlaskClient, token: str, user: User, provider: Provider
+) -> None:
+    from tests.chat.test_send_cost import statements_of_this_thread
+
+    chat_id = send(signed_in, token, "first").get_json()["chat_id"]
+    finish(app)
+    counts = []
+    for budget in (None, "100"):
+        set_budget(app, user, budget)
+        with statements_of_this_thread(app) as seen:
+            assert send(signed_in, token, "again", chat_id=chat_id).status_code == 201
+        finish(app)
+        counts.append([s for s in seen if "sum(" in s.lower()])
+        counts.append(len(seen))
+    no_budget_sums, no_budget, budget_sums, with_budget = counts
+    assert no_budget_sums == [] and len(budget_sums) == 1
+    assert with_budget == no_budget + 1
