@@ -317,3 +317,14 @@ def test_the_check_costs_no_statement_without_a_budget_and_one_with(
     no_budget_sums, no_budget, budget_sums, with_budget = counts
     assert no_budget_sums == [] and len(budget_sums) == 1
     assert with_budget == no_budget + 1
+
+
+def test_the_user_menu_shows_the_months_spend(
+    app: Flask, signed_in: FlaskClient, user: User
+) -> None:
+    set_budget(app, user, "20")
+    spend(app, user, "3.42")
+    page = signed_in.get("/chats/").get_data(as_text=True)
+    assert "This month: US$ 3.42 of US$ 20.00" in page
+    page = signed_in.get("/chats/", headers={"Accept-Language": "pt-BR"}).get_data(as_text=True)
+    assert "Este mês: US$ 3,42 de US$ 20,00" in page
