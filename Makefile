@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install install-test run test lint format translations clean-venv bench
+.PHONY: install install-test run test lint format translations clean-venv bench bench-users
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,8 @@ format:
 
 bench:
 	$(BIN)/python -m bench.run_all
+
+## make bench-users: 50 signed-in users × 10 turns at human pace, gunicorn on PostgreSQL
+## (BENCH_USERS_ARGS="--think 0.5 1" for a short run).
+bench-users:
+	$(BIN)/python -m bench.fifty_users $(BENCH_USERS_ARGS)

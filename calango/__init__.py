@@ -83,6 +83,10 @@ def create_app(config: Any = None) -> Flask:
 
     init_accounts(app)
 
+    from calango.services.budgets import init_budgets
+
+    init_budgets(app)
+
     from calango.i18n import init_i18n
 
     init_i18n(app, babel)

@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.i18n import format_number
 from calango.llm import ProviderSettings, find_price
@@ -33,7 +34,7 @@ from calango.models import (
 from calango.models.arena import MAX_CONTENDERS, MIN_CONTENDERS
 from calango.models.types import utcnow
 from calango.services import arena_queries as queries
-from calango.services import call_rollup
+from calango.services import budgets, call_rollup
 from calango.services.branches import read_branch
 from calango.services.call_log import NOT_SENT
 from calango.services.chat import ChatInputError, build_context, resolve_provider, title_from
@@ -117,6 +118,15 @@ def _provider_of(value: str) -> tuple[Provider, str]:
     return provider, model
 
 
+def _refuse_over_budget() -> None:
+    """The round costs the user's money: refused (402) when their monthly budget is used up."""
+    try:
+        budgets.check_budget(current_user_id())
+    except budgets.BudgetExceeded as exc:
+        db.session.rollback()
+        raise ArenaInputError(exc.message, status=exc.status) from None
+
+
 def _connect(prepared: _Prepared, provider_name: str, value: str) -> None:
     """Settings to reach the contender's provider, or the error to show in its column."""
     try:
@@ -140,6 +150,7 @@ def start_round(prompt: str, choices: list[ContenderChoice], blind: bool) -> Are
                 max=MAX_CONTENDERS,
             )
         )
+    _refuse_over_budget()
     now = utcnow()
     arena_round = ArenaRound(title=title_from(text), blind=blind, created_at=now, updated_at=now)
     positions = list(range(len(choices)))
@@ -175,6 +186,7 @@ def start_round(prompt: str, choices: list[ContenderChoice], blind: bool) -> Are
 def follow_up(arena_round: ArenaRound, prompt: str) -> None:
     """Ask every contender still in the round a follow-up; each answers from its own history."""
     text = _checked_prompt(prompt)
+    _refuse_over_budget()
     # Take the round first (a row lock on PostgreSQL, SQLite's write lock): a second
     # follow-up from another tab waits here, then sees this one's answers being written.
     queries.touch_round(arena_round.id, utcnow())

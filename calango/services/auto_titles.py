@@ -21,6 +21,7 @@ from calango.extensions import db
 from calango.llm import ChatParams, TextDelta, Usage, compute_cost, find_price, open_chat_stream
 from calango.models import CallKind, ChatMessage, ChatSession, Provider, Setting
 from calango.models.chat import MessageStatus, SessionKind
+from calango.services import budgets
 from calango.services.call_log import recorded_call
 from calango.services.chat import resolve_provider
 from calango.services.composer import split_model_value
@@ -114,6 +115,8 @@ def _name_chat_after(message_id: int) -> None:
     if found is None:
         return
     chat, question, answer = found
+    if not budgets.within_budget(chat.owner_id):
+        return  # the owner's budget is used up: the summary title stays, silently
     chat_id, title_before, owner_id = chat.id, chat.title, chat.owner_id
     provider_id, _model = split_model_value(setting.model)
     provider = db.session.get(Provider, provider_id) if provider_id is not None else None

@@ -26,6 +26,7 @@ from calango.services.chat import (
     _claim_for_sending,
     build_context,
     refuse_if_busy,
+    refuse_over_budget,
     resolve_provider,
 )
 from calango.services.generation import Generation, GenerationRequest, request_stop
@@ -119,6 +120,7 @@ def _answer(
 ) -> Started:
     """Write a new version under ``parent``: a question ``new_text`` (a sibling of the edited
     one) and its answer, or (``new_text`` None) only an answer to ``parent``."""
+    refuse_over_budget()
     provider, settings, model = resolve_provider(provider_name, model_value)
     persona = _persona(persona_name)
     now = utcnow()

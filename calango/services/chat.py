@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import case, false, func, insert, select, update
 
+from calango.accounts import current_user_id, is_server
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
 from calango.i18n import format_number
@@ -35,7 +36,7 @@ from calango.models import (
 from calango.models.chat import TITLE_MAX
 from calango.models.names import normalize_name
 from calango.models.types import utcnow
-from calango.services import call_rollup, parameters
+from calango.services import budgets, call_rollup, parameters
 from calango.services.branches import (
     Branch,
     SendView,
@@ -128,6 +129,7 @@ class Lookup:
     persona: Persona | None
     leaf_hint: int | None = None  # the chat's leaf_id (a hint: the claim comes later)
     message_ids: tuple[int, int] | None = None  # PostgreSQL: two ids from the sequence
+    default_budget: Any = None  # SERVER: the instance's default monthly budget (raw setting)
 
 
 def _lookup(
@@ -147,6 +149,10 @@ def _lookup(
         leaf = select(ChatSession.leaf_id).where(ChatSession.id == session_id)
         extra.append(leaf.scalar_subquery())
     ids = take_ids and db.session.get_bind().dialect.name == "postgresql"
+    budgets_apply = take_ids and is_server()
+    if budgets_apply:  # read with the provider: checking the budget costs no statement
+        default = select(Setting.value).where(Setting.key == budgets.DEFAULT_BUDGET_KEY)
+        extra.append(default.scalar_subquery())
     if ids:
         sequence = func.pg_get_serial_sequence(ChatMessage.__tablename__, "id")
         extra += [func.nextval(sequence), func.nextval(sequence)]
@@ -168,6 +174,8 @@ def _lookup(
     rest = list(row[2:])
     if session_id is not None:
         found.leaf_hint = rest.pop(0)
+    if budgets_apply:
+        found.default_budget = rest.pop(0)
     if ids:
         found.message_ids = (rest.pop(0), rest.pop(0))
     prime_settings(dict(zip(primed_keys(), rest, strict=True)))
@@ -302,6 +310,16 @@ def _claim_for_sending(
     return chat
 
 
+def refuse_over_budget(default: Any = budgets.UNSET) -> None:
+    """Refuse (402) when the user's monthly budget is used up, before any provider call.
+    ``default``: the default-budget setting when the caller read it already."""
+    try:
+        budgets.check_budget(current_user_id(), default)
+    except budgets.BudgetExceeded as exc:
+        db.session.rollback()
+        raise ChatInputError(exc.message, status=exc.status) from None
+
+
 def refuse_if_busy(view: SendView) -> None:
     """Refuse the send while an answer in the chat (on any branch) is being written."""
     if view.busy:
@@ -345,6 +363,7 @@ def send_message(
             status=413,
         )
     found = _lookup(provider_name, persona_name, session_id, take_ids=True)
+    refuse_over_budget(found.default_budget)
     persona = found.persona
     provider, settings, model = _resolve_provider(found.provider, provider_name, model)
     persona_prompt = None

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.llm import ProviderError, compute_cost, find_price
 from calango.llm.structured import StructuredAnswer, complete_json
@@ -27,6 +28,7 @@ from calango.models.persona import (
     TRAIT_MAX,
     TRAITS_MAX,
 )
+from calango.services import budgets
 from calango.services.call_log import recorded_call
 
 # The one place that turns a provider row into settings with its key (and says what to fix
@@ -127,6 +129,10 @@ def hatch(description: str, model_value: str) -> Proposal:
     provider = db.session.get(Provider, provider_id) if provider_id is not None else None
     if provider is None:
         raise HatchFailed(_("Pick a model to hatch the persona with."))
+    try:
+        budgets.check_budget(current_user_id())
+    except budgets.BudgetExceeded as exc:
+        raise HatchFailed(exc.message) from None
     try:
         provider, settings, model = resolve_provider(provider.name, model_value)
     except ChatInputError as exc:
