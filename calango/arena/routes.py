@@ -29,6 +29,7 @@ from calango.arena.forms import FollowUpForm, LeaderboardForm, RoundForm, VoteFo
 from calango.extensions import db
 from calango.forms import ConfirmForm, confirm_then_delete
 from calango.models import ArenaRound, ChatMessage, VoteOutcome
+from calango.ownership import owned_round_or_404
 from calango.rendering import render_markdown
 from calango.request_input import DATABASE_ID_MAX
 from calango.services import arena, arena_actions, arena_leaderboard, composer
@@ -41,10 +42,7 @@ RENDER_INTERVAL = 0.25
 
 
 def _round_or_404(round_id: int) -> ArenaRound:
-    found = queries.get_round(round_id)
-    if found is None:
-        abort(404, description=_("This round does not exist or was deleted."))
-    return found
+    return owned_round_or_404(round_id)  # another user's round: 404
 
 
 def _wants_json() -> bool:
@@ -122,10 +120,10 @@ def stream(round_id: int, message_id: int) -> Response:
     """Server-Sent Events: the column's answer as sanitised HTML (the whole answer so far, at
     most every RENDER_INTERVAL), then ``done`` with the finished column. Never starts an
     answer; a reconnect starts again from the beginning."""
+    arena_round = _round_or_404(round_id)
     message = queries.message_in_round(round_id, message_id)
     if message is None:
         abort(404, description=_("This message does not exist or was deleted."))
-    arena_round = _round_or_404(round_id)
     hidden = arena_round.blind and not arena_round.votes
     db.session.close()
 

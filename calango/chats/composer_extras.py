@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from calango.accounts import current_user_id
 from calango.chats.forms import MessageForm
-from calango.extensions import db
 from calango.llm import ChatParams
-from calango.models import ChatSession, Persona
+from calango.models import ChatSession
 from calango.services import parameters
 from calango.services.chat_totals import ChatTotals, chat_totals
 from calango.services.composer import ComposerOptions, model_value
+from calango.services.personas import find_visible
 from calango.services.profile import load_profile
 
 
@@ -46,7 +47,7 @@ def prefill(
         form.profile.data = chat is None or chat.profile_enabled is not False
         form.profile_offered.data = "1" if extras.profile_available else ""
     if chat is None and persona_id is not None and not submitted:
-        persona = db.session.get(Persona, persona_id)
+        persona = find_visible(persona_id, current_user_id())  # another user's: ignored
         if persona is not None:
             form.persona.data = persona.name
             for provider in options.providers:

@@ -10,9 +10,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from calango.chats import bp
 from calango.chats.forms import SearchForm
-from calango.extensions import db
 from calango.forms import ConfirmForm
-from calango.models import ChatSession
+from calango.ownership import owned_chat_or_404
 from calango.services import history
 from calango.services import search as search_service
 
@@ -63,9 +62,7 @@ def unpin(chat_id: uuid.UUID) -> BaseResponse:
 
 def _set_pinned(chat_id: uuid.UUID, pinned: bool) -> BaseResponse:
     ConfirmForm()  # CSRF is checked globally; the form documents what is posted
-    chat = db.get_or_404(
-        ChatSession, chat_id, description=_("This chat does not exist or was deleted.")
-    )
+    chat = owned_chat_or_404(chat_id)
     history.set_pinned(chat, pinned)
     title = chat.title or _("Untitled chat")
     if pinned:

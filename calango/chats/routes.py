@@ -28,6 +28,7 @@ from calango.chats.history_routes import sidebar as _sidebar
 from calango.extensions import db
 from calango.forms import ConfirmForm, confirm_then_delete
 from calango.models import ChatMessage, ChatSession, MessageStatus, SessionKind
+from calango.ownership import owned_chat_or_404, owned_message_or_404
 from calango.services import chat as chat_service
 from calango.services import composer, history
 from calango.services.first_run import first_run_offers
@@ -42,19 +43,14 @@ def _wants_json() -> bool:
 
 
 def _chat_or_404(chat_id: uuid.UUID) -> ChatSession:
-    chat = db.get_or_404(
-        ChatSession, chat_id, description=_("This chat does not exist or was deleted.")
-    )
+    chat = owned_chat_or_404(chat_id)  # another user's chat: 404
     if chat.kind != SessionKind.CHAT:  # a contender's conversation in A Rinha
         abort(404, description=_("This chat does not exist or was deleted."))
     return chat
 
 
 def _message_or_404(chat_id: uuid.UUID, message_id: int) -> ChatMessage:
-    message = db.session.get(ChatMessage, message_id)
-    if message is None or message.session_id != chat_id:
-        abort(404, description=_("This message does not exist or was deleted."))
-    return message
+    return owned_message_or_404(message_id, chat_id)
 
 
 def render_chat(

@@ -46,6 +46,7 @@ from calango.services.generation import (
     start_answer,
 )
 from calango.services.message_html import final_html_values
+from calango.services.personas import find_visible
 from calango.services.preferences import put_setting
 
 LAST_CHOICE_KEY = "last_arena_choice"
@@ -102,7 +103,7 @@ def _checked_prompt(text: str) -> str:
 def _persona(persona_id: int | None) -> Persona | None:
     if persona_id is None:
         return None
-    persona = db.session.get(Persona, persona_id)
+    persona = find_visible(persona_id, current_user_id())  # another user's: as if gone
     if persona is None:
         raise ArenaInputError(_("A persona you picked no longer exists. Pick another one."))
     return persona
@@ -152,7 +153,10 @@ def start_round(prompt: str, choices: list[ContenderChoice], blind: bool) -> Are
         )
     _refuse_over_budget()
     now = utcnow()
-    arena_round = ArenaRound(title=title_from(text), blind=blind, created_at=now, updated_at=now)
+    owner = current_user_id()
+    arena_round = ArenaRound(
+        title=title_from(text), blind=blind, created_at=now, updated_at=now, owner_id=owner
+    )
     positions = list(range(len(choices)))
     if blind:
         random.SystemRandom().shuffle(positions)
@@ -162,6 +166,7 @@ def start_round(prompt: str, choices: list[ContenderChoice], blind: bool) -> Are
         persona = _persona(choice.persona_id)
         session = ChatSession(
             title=arena_round.title, kind=SessionKind.ARENA, created_at=now, updated_at=now,
+            owner_id=owner,
             persona=persona.name if persona else None, persona_id=persona.id if persona else None,
         )  # fmt: skip
         contender = ArenaContender(

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import selectinload
 
+from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.models import (
     ArenaContender,
@@ -31,19 +32,22 @@ ROUNDS_PAGE_SIZE = 50
 
 
 def get_round(round_id: int) -> ArenaRound | None:
-    """A round with its contenders and votes loaded."""
+    """A round of the current user with its contenders and votes loaded."""
     return db.session.scalar(
         select(ArenaRound)
-        .where(ArenaRound.id == round_id)
+        .where(ArenaRound.id == round_id, ArenaRound.owner_id == current_user_id())
         .options(selectinload(ArenaRound.contenders), selectinload(ArenaRound.votes))
     )
 
 
 def recent_rounds(limit: int = ROUNDS_PAGE_SIZE, before: int | None = None) -> list[ArenaRound]:
     """Rounds newest first (a page of them; ``before`` a round id to continue after)."""
-    query = select(ArenaRound).options(selectinload(ArenaRound.contenders))
+    mine = ArenaRound.owner_id == current_user_id()
+    query = select(ArenaRound).where(mine).options(selectinload(ArenaRound.contenders))
     if before is not None:
-        after = db.session.scalar(select(ArenaRound.created_at).where(ArenaRound.id == before))
+        after = db.session.scalar(
+            select(ArenaRound.created_at).where(ArenaRound.id == before, mine)
+        )
         if after is not None:
             query = query.where(
                 tuple_(ArenaRound.created_at, ArenaRound.id) < tuple_(after, before)
@@ -61,8 +65,9 @@ def touch_round(round_id: int, now: datetime) -> None:
 
 
 def round_count() -> int:
-    """How many rounds there are (shown before clearing the arena)."""
-    return db.session.scalar(select(func.count()).select_from(ArenaRound)) or 0
+    """How many rounds the current user has (shown before clearing the arena)."""
+    query = select(func.count()).where(ArenaRound.owner_id == current_user_id())
+    return db.session.scalar(query) or 0
 
 
 def session_messages(session_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[ChatMessage]]:
@@ -82,9 +87,11 @@ def session_messages(session_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[C
 
 
 def round_of_session(session_id: uuid.UUID) -> int | None:
-    """The id of the round a contender's session belongs to."""
+    """The id of the current user's round a contender's session belongs to."""
     return db.session.scalar(
-        select(ArenaContender.round_id).where(ArenaContender.session_id == session_id)
+        select(ArenaContender.round_id)
+        .join(ArenaRound, ArenaRound.id == ArenaContender.round_id)
+        .where(ArenaContender.session_id == session_id, ArenaRound.owner_id == current_user_id())
     )
 
 
@@ -99,7 +106,7 @@ def message_in_round(round_id: int, message_id: int) -> ChatMessage | None:
 
 def streaming_message_ids(round_id: int | None, alive_since: datetime | None = None) -> list[int]:
     """The round's (or every round's) answers still being written (with a heartbeat since
-    ``alive_since``)."""
+    ``alive_since``); every round means every round of the current user."""
     query = (
         select(ChatMessage.id)
         .join(ArenaContender, ArenaContender.session_id == ChatMessage.session_id)
@@ -107,13 +114,18 @@ def streaming_message_ids(round_id: int | None, alive_since: datetime | None = N
     )
     if round_id is not None:
         query = query.where(ArenaContender.round_id == round_id)
+    else:
+        query = query.join(ArenaRound, ArenaRound.id == ArenaContender.round_id).where(
+            ArenaRound.owner_id == current_user_id()
+        )
     if alive_since is not None:
         query = query.where(ChatMessage.heartbeat_at >= alive_since)
     return list(db.session.scalars(query))
 
 
 def arena_session_ids(round_ids: Sequence[int] | None = None) -> list[uuid.UUID]:
-    """The arena sessions (not the ones continued as chats) of some rounds, or of all."""
+    """The arena sessions (not the ones continued as chats) of some rounds, or of all the
+    current user's."""
     query = (
         select(ChatSession.id)
         .join(ArenaContender, ArenaContender.session_id == ChatSession.id)
@@ -121,6 +133,8 @@ def arena_session_ids(round_ids: Sequence[int] | None = None) -> list[uuid.UUID]
     )
     if round_ids is not None:
         query = query.where(ArenaContender.round_id.in_(round_ids))
+    else:
+        query = query.where(ChatSession.owner_id == current_user_id())
     return list(db.session.scalars(query))
 
 
@@ -135,10 +149,12 @@ def delete_sessions(session_ids: Sequence[uuid.UUID]) -> None:
 
 
 def delete_all_rounds() -> None:
-    """Delete every round with its contenders and votes (in the caller's transaction)."""
-    db.session.execute(delete(ArenaVote))
-    db.session.execute(delete(ArenaContender))
-    db.session.execute(delete(ArenaRound))
+    """Delete every round of the current user with its contenders and votes (in the
+    caller's transaction)."""
+    mine = select(ArenaRound.id).where(ArenaRound.owner_id == current_user_id())
+    db.session.execute(delete(ArenaVote).where(ArenaVote.round_id.in_(mine)))
+    db.session.execute(delete(ArenaContender).where(ArenaContender.round_id.in_(mine)))
+    db.session.execute(delete(ArenaRound).where(ArenaRound.owner_id == current_user_id()))
 
 
 def vote_on(round_id: int, turn: int) -> ArenaVote | None:
@@ -150,8 +166,11 @@ def vote_on(round_id: int, turn: int) -> ArenaVote | None:
 
 def votes_for_leaderboard(days: int | None) -> list[ArenaVote]:
     """Votes (newest period only when ``days``), with their rounds and contenders loaded."""
-    query = select(ArenaVote).options(
-        selectinload(ArenaVote.round).selectinload(ArenaRound.contenders)
+    query = (
+        select(ArenaVote)
+        .join(ArenaRound, ArenaRound.id == ArenaVote.round_id)
+        .where(ArenaRound.owner_id == current_user_id())
+        .options(selectinload(ArenaVote.round).selectinload(ArenaRound.contenders))
     )
     if days is not None:
         query = query.where(ArenaVote.created_at >= utcnow() - timedelta(days=days))
@@ -165,7 +184,11 @@ def answer_metrics(days: int | None, persona: str | None) -> list[tuple[str, str
         select(ArenaContender.provider, ArenaContender.model, ChatMessage.cost, ChatMessage.ttft_ms)
         .join(ChatMessage, ChatMessage.session_id == ArenaContender.session_id)
         .join(ArenaRound, ArenaRound.id == ArenaContender.round_id)
-        .where(ChatMessage.role == "assistant", ChatMessage.status != MessageStatus.STREAMING)
+        .where(
+            ChatMessage.role == "assistant",
+            ChatMessage.status != MessageStatus.STREAMING,
+            ArenaRound.owner_id == current_user_id(),
+        )
     )
     if days is not None:
         query = query.where(ArenaRound.created_at >= utcnow() - timedelta(days=days))
@@ -179,7 +202,8 @@ def contender_personas() -> list[str]:
     return list(
         db.session.scalars(
             select(ArenaContender.persona)
-            .where(ArenaContender.persona.is_not(None))
+            .join(ArenaRound, ArenaRound.id == ArenaContender.round_id)
+            .where(ArenaContender.persona.is_not(None), ArenaRound.owner_id == current_user_id())
             .distinct()
             .order_by(ArenaContender.persona)
         )

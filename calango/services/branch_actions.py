@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
 
+from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.i18n import format_number
 from calango.llm import ProviderSettings, find_price
@@ -31,6 +32,7 @@ from calango.services.chat import (
 )
 from calango.services.generation import Generation, GenerationRequest, request_stop
 from calango.services.message_html import final_html_values
+from calango.services.personas import visible_to
 from calango.services.preferences import remember_chat_choice
 
 # Answers that can be retried with the same model: they did not finish.
@@ -76,7 +78,12 @@ def start_answer(
 def _persona(name: str) -> Persona | None:
     if not name:
         return None
-    persona = db.session.scalars(Persona.select_by_name(name)).first()
+    me = current_user_id()
+    persona = db.session.scalars(
+        Persona.select_by_name(name)
+        .where(visible_to(me))
+        .order_by(case((Persona.owner_id == me, 0), else_=1))
+    ).first()
     if persona is None:
         raise ChatInputError(
             _("The persona “%(name)s” no longer exists. Pick another one.", name=name)

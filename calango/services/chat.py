@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import case, false, func, insert, select, update
+from sqlalchemy import and_, case, false, func, insert, select, update
 
 from calango.accounts import current_user_id, is_server
 from calango.encryption import KeyDecryptionError
@@ -31,7 +31,7 @@ from calango.models import (
     MessageStatus,
     Persona,
     Provider,
-    Setting,
+    SessionKind,
 )
 from calango.models.chat import TITLE_MAX
 from calango.models.names import normalize_name
@@ -55,8 +55,13 @@ from calango.services.generation import (
 )
 from calango.services.message_html import NO_HTML, final_html_values
 from calango.services.network_policy import local_providers_allowed
-from calango.services.personas import prime_avatar
-from calango.services.preferences import prime_settings, primed_keys, remember_chat_choice
+from calango.services.personas import prime_avatar, visible_to
+from calango.services.preferences import (
+    prime_settings,
+    primed_columns,
+    primed_keys,
+    remember_chat_choice,
+)
 from calango.services.profile import block_for
 from calango.services.titles import clean_title
 
@@ -141,12 +146,13 @@ def _lookup(
     """The provider and the persona by name, with the preferences this request needs
     (language, theme, last choice), the chat's leaf (``session_id``) and, on PostgreSQL with
     ``take_ids``, two message ids, in one statement."""
-    preferences = [
-        select(Setting.value).where(Setting.key == key).scalar_subquery() for key in primed_keys()
-    ]
+    me = current_user_id()
+    preferences = primed_columns(me)
     extra: list[Any] = []
     if session_id is not None:
-        leaf = select(ChatSession.leaf_id).where(ChatSession.id == session_id)
+        leaf = select(ChatSession.leaf_id).where(
+            ChatSession.id == session_id, ChatSession.owner_id == me
+        )
         extra.append(leaf.scalar_subquery())
     ids = take_ids and db.session.get_bind().dialect.name == "postgresql"
     budgets_apply = take_ids and is_server()
@@ -158,7 +164,8 @@ def _lookup(
         extra += [func.nextval(sequence), func.nextval(sequence)]
     # A built-in persona's name in another language finds it too; the exact name wins.
     keys = persona_name_keys(persona_name) if persona_name else []
-    persona_match = Persona.name_key.in_(keys) if keys else false()
+    # Only a persona this user may see (their own before a shared one of the same name).
+    persona_match = and_(Persona.name_key.in_(keys), visible_to(me)) if keys else false()
     query = (
         select(Provider, Persona, *extra, *preferences)
         .select_from(Provider)
@@ -167,6 +174,8 @@ def _lookup(
     )
     if len(keys) > 1:
         query = query.order_by(case((Persona.name_key == keys[0], 0), else_=1))
+    if keys:
+        query = query.order_by(case((Persona.owner_id == me, 0), else_=1))
     row = db.session.execute(query.limit(1)).first()
     if row is None:
         return Lookup(None, None)
@@ -293,7 +302,13 @@ def _claim_for_sending(
     """
     chat = db.session.execute(
         update(ChatSession)
-        .where(ChatSession.id == session_id)
+        # Only the sender's own chat (another user's is as missing as a deleted one), and
+        # never a contender's conversation in A Rinha.
+        .where(
+            ChatSession.id == session_id,
+            ChatSession.owner_id == current_user_id(),
+            ChatSession.kind == SessionKind.CHAT,
+        )
         .values(
             updated_at=now,
             persona=persona.name if persona is not None else None,
@@ -402,6 +417,7 @@ def send_message(
     if chat is None:
         chat = ChatSession(
             id=uuid.uuid4(), title=title_from(text), created_at=now, updated_at=now,
+            owner_id=current_user_id(),
             persona=persona_name or None, persona_id=persona.id if persona else None,
             **chat_values,
         )  # fmt: skip

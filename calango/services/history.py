@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from flask_babel import to_user_timezone
 from sqlalchemy import select, tuple_
 
+from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, SessionKind
 from calango.models.types import utcnow
@@ -79,19 +80,26 @@ def day_group(when: datetime, today: datetime) -> str:
 
 def sidebar_page(cursor: str | None) -> SidebarPage:
     """Pinned chats (first page), then unpinned chats by last activity, newest first."""
+    owner = current_user_id()  # only this user's chats
     position = parse_cursor(cursor)
     page = SidebarPage(is_first=position is None, cursor=cursor if position else None)
     if position is None:
         page.pinned = list(
             db.session.scalars(
                 select(ChatSession)
-                .where(ChatSession.pinned_at.is_not(None), ChatSession.kind == SessionKind.CHAT)
+                .where(
+                    ChatSession.pinned_at.is_not(None),
+                    ChatSession.kind == SessionKind.CHAT,
+                    ChatSession.owner_id == owner,
+                )
                 .order_by(ChatSession.pinned_at.desc(), ChatSession.id.desc())
                 .limit(MAX_PINNED)
             )
         )
     query = select(ChatSession).where(
-        ChatSession.pinned_at.is_(None), ChatSession.kind == SessionKind.CHAT
+        ChatSession.pinned_at.is_(None),
+        ChatSession.kind == SessionKind.CHAT,
+        ChatSession.owner_id == owner,
     )
     if position is not None:
         query = query.where(tuple_(ChatSession.updated_at, ChatSession.id) < tuple_(*position))

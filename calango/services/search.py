@@ -15,8 +15,10 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import get_timezone
 from sqlalchemy import select
 
+from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, Persona, Provider, SessionKind
+from calango.services.personas import visible_to
 from calango.services.search_sql import MARK_CLOSE, MARK_OPEN, Filters, Term, for_dialect
 
 MAX_QUERY_CHARS = 500
@@ -139,7 +141,10 @@ def search(
     if not parsed.terms:
         return results
     begin, finish = day_bounds(start, end)
-    filters = Filters(persona=persona or None, model=model or None, start=begin, end=finish)
+    owner = current_user_id()
+    filters = Filters(
+        persona=persona or None, model=model or None, start=begin, end=finish, owner_id=owner
+    )
     sql = for_dialect(db.engine.dialect.name)
     session = db.session
 
@@ -158,7 +163,11 @@ def search(
             ChatSession.title,
         )
         .join(ChatSession, ChatSession.id == ChatMessage.session_id)
-        .where(ChatMessage.id.in_(ids), ChatSession.kind == SessionKind.CHAT)  # not A Rinha's
+        .where(
+            ChatMessage.id.in_(ids),
+            ChatSession.kind == SessionKind.CHAT,  # not A Rinha's
+            ChatSession.owner_id == owner,
+        )
     ).all()
     by_id = {row.id: row for row in rows}
     for message_id in ids:
@@ -183,7 +192,9 @@ def search(
         chat_ids = [uuid.UUID(chat_id) for chat_id, _ in titles]
         updated = dict(
             session.execute(
-                select(ChatSession.id, ChatSession.updated_at).where(ChatSession.id.in_(chat_ids))
+                select(ChatSession.id, ChatSession.updated_at).where(
+                    ChatSession.id.in_(chat_ids), ChatSession.owner_id == owner
+                )
             ).all()
         )
         for chat_id, (_, marked) in zip(chat_ids, titles, strict=True):
@@ -195,7 +206,10 @@ def search(
 def filter_choices() -> tuple[list[str], list[str]]:
     """Personas and models to filter by: those configured now (a scan of a million messages
     for the ones ever used would cost more than the search itself)."""
-    personas = db.session.scalars(select(Persona.name).order_by(Persona.name)).all()
+    visible = visible_to(current_user_id())
+    personas = db.session.scalars(
+        select(Persona.name).where(visible).distinct().order_by(Persona.name)
+    ).all()
     models: set[str] = set()
     for provider in db.session.scalars(select(Provider)):
         models.update(m for m in provider.models or [] if isinstance(m, str))

@@ -49,11 +49,21 @@ class Filters:
     model: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+    owner_id: int | None = None  # only this user's chats
 
 
-def _filter_sql(filters: Filters, alias: str) -> tuple[str, dict[str, Any]]:
+def _filter_sql(filters: Filters, alias: str, chats: bool = False) -> tuple[str, dict[str, Any]]:
+    """The filter clauses on messages (``alias``) or, with ``chats``, on chat sessions."""
     clauses: list[str] = []
     params: dict[str, Any] = {}
+    if filters.owner_id is not None:
+        if chats:
+            clauses.append(f"{alias}.owner_id = :owner")
+        else:
+            clauses.append(
+                f"{alias}.session_id IN (SELECT id FROM chat_sessions WHERE owner_id = :owner)"
+            )
+        params["owner"] = filters.owner_id
     if filters.persona:
         clauses.append(f"{alias}.persona = :persona")
         params["persona"] = filters.persona
@@ -120,7 +130,9 @@ class SQLiteSearch:
         self, db: Session, terms: list[Term], filters: Filters, limit: int
     ) -> list[tuple[str, str]]:
         """(chat id as stored, marked title), best first."""
-        where, params = _filter_sql(Filters(persona=filters.persona), "s")
+        where, params = _filter_sql(
+            Filters(persona=filters.persona, owner_id=filters.owner_id), "s", chats=True
+        )
         sql = f"""
             SELECT search_titles.chat_id, highlight(search_titles, 0, :open, :close)
             FROM search_titles JOIN chat_sessions s ON s.id = search_titles.chat_id
@@ -187,7 +199,8 @@ class PostgreSQLSearch:
         sql = f"""
             SELECT hits.id, count(*) OVER () FROM (
                 SELECT r.id, r.search_vector FROM (
-                    SELECT id, search_vector, persona, model, "timestamp" FROM chat_messages
+                    SELECT id, session_id, search_vector, persona, model, "timestamp"
+                    FROM chat_messages
                     ORDER BY id DESC LIMIT :window
                 ) AS r
                 WHERE r.search_vector @@ ({query}){where}
@@ -225,7 +238,9 @@ class PostgreSQLSearch:
         self, db: Session, terms: list[Term], filters: Filters, limit: int
     ) -> list[tuple[str, str]]:
         """(chat id as text, marked title), best first."""
-        where, params = _filter_sql(Filters(persona=filters.persona), "s")
+        where, params = _filter_sql(
+            Filters(persona=filters.persona, owner_id=filters.owner_id), "s", chats=True
+        )
         query = self.query_sql(terms, params)
         options = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, HighlightAll=true"
         sql = f"""

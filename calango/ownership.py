@@ -1,0 +1,80 @@
+"""Rows of the signed-in user for routes: another user's chat, message or round is a 404,
+never a 403 (its existence is not disclosed). The owner condition is part of the query that
+loads the row: no extra statement."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from calango.accounts import current_user_id
+from calango.extensions import db
+from calango.models import ArenaRound, ChatMessage, ChatSession
+from calango.persona_access import editable_persona_or_404, visible_persona_or_404
+
+__all__ = [
+    "editable_persona_or_404",
+    "owned_chat_or_404",
+    "owned_message_or_404",
+    "owned_round_or_404",
+    "visible_persona_or_404",
+]
+
+_ID_MAX = 2**31 - 1  # ids beyond a 32-bit integer exist nowhere (PostgreSQL would refuse them)
+
+
+def owned_chat(chat_id: uuid.UUID, owner_id: int | None = None) -> ChatSession | None:
+    """The chat if ``owner_id`` (default: the current user) owns it, in one statement."""
+    owner = owner_id if owner_id is not None else current_user_id()
+    return db.session.scalar(
+        select(ChatSession).where(ChatSession.id == chat_id, ChatSession.owner_id == owner)
+    )
+
+
+def owned_chat_or_404(chat_id: uuid.UUID) -> ChatSession:
+    """The current user's chat (any kind), else 404."""
+    chat = owned_chat(chat_id)
+    if chat is None:
+        abort(404, description=_("This chat does not exist or was deleted."))
+    return chat
+
+
+def owned_message_or_404(message_id: int, chat_id: uuid.UUID | None = None) -> ChatMessage:
+    """A message of one of the current user's chats (of ``chat_id`` when given), else 404."""
+    message = None
+    if 0 < message_id <= _ID_MAX:
+        query = (
+            select(ChatMessage)
+            .join(ChatSession, ChatSession.id == ChatMessage.session_id)
+            .where(ChatMessage.id == message_id, ChatSession.owner_id == current_user_id())
+        )
+        if chat_id is not None:
+            query = query.where(ChatMessage.session_id == chat_id)
+        message = db.session.scalar(query)
+    if message is None:
+        abort(404, description=_("This message does not exist or was deleted."))
+    return message
+
+
+def owned_round(round_id: int, owner_id: int | None = None) -> ArenaRound | None:
+    """A round of ``owner_id`` (default: the current user) with contenders and votes."""
+    if not 0 < round_id <= _ID_MAX:
+        return None
+    owner = owner_id if owner_id is not None else current_user_id()
+    return db.session.scalar(
+        select(ArenaRound)
+        .where(ArenaRound.id == round_id, ArenaRound.owner_id == owner)
+        .options(selectinload(ArenaRound.contenders), selectinload(ArenaRound.votes))
+    )
+
+
+def owned_round_or_404(round_id: int) -> ArenaRound:
+    """The current user's round, else 404."""
+    found = owned_round(round_id)
+    if found is None:
+        abort(404, description=_("This round does not exist or was deleted."))
+    return found
