@@ -42,6 +42,18 @@ def current_user_id() -> int:
     return int(current_user.id)
 
 
+def default_owner_id() -> int:
+    """The owner of a row created without one: the requesting user, or in DESKTOP the local
+    user (CLI, background threads). SERVER background work must pass the owner explicitly."""
+    from flask import has_request_context
+
+    if has_request_context():
+        return current_user_id()
+    if not is_server():
+        return local_user_id()
+    raise RuntimeError("owner_id must be given explicitly outside a request in SERVER mode")
+
+
 def _load_user(user_id: str) -> User | None:
     """Flask-Login's loader: ``"<id>:<epoch>"``; a stale epoch or a disabled account signs
     the session out."""

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from calango.extensions import db
 from calango.models.chat import TITLE_MAX, ChatSession
 from calango.models.names import NAME_MAX
+from calango.models.owners import default_owner as _default_owner
 from calango.models.types import UTCDateTime, utcnow
 
 MIN_CONTENDERS = 2
@@ -44,9 +45,16 @@ class ArenaRound(db.Model):
     """One round: its contenders answer each prompt (a turn) side by side."""
 
     __tablename__ = "arena_rounds"
-    __table_args__ = (Index("ix_arena_rounds_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_arena_rounds_created_at_id", "created_at", "id"),
+        UniqueConstraint("owner_id", "import_key", name="uq_arena_rounds_owner_id_import_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Whose it is (calango.accounts.current_user_id); their deletion deletes it.
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, default=_default_owner
+    )
     title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
     # Blind: columns in random order (``ArenaContender.position``), names hidden until the vote.
     blind: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -55,7 +63,7 @@ class ArenaRound(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Where an imported round came from (the original app's "rinha-mode" records).
-    import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    import_key: Mapped[str | None] = mapped_column(String(255))
 
     contenders: Mapped[list[ArenaContender]] = relationship(
         back_populates="round",

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, Integer, Numeric, String
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from calango.extensions import db
+from calango.models.owners import default_owner as _default_owner
 from calango.models.types import UTCDateTime, utcnow
 
 
@@ -35,6 +36,10 @@ class ProviderCall(db.Model):
     __table_args__ = (Index("ix_provider_calls_timestamp", "timestamp"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Who made the call (calango.accounts.current_user_id); their deletion deletes it.
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, default=_default_owner
+    )
     kind: Mapped[str] = mapped_column(String(20))
     provider: Mapped[str] = mapped_column(String(80))
     model: Mapped[str | None] = mapped_column(String(200))

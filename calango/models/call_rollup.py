@@ -19,7 +19,7 @@ import math
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, Integer, Numeric, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from calango.extensions import db
@@ -65,6 +65,9 @@ class CallRollup(db.Model):
 
     __tablename__ = "call_rollups"
 
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)  # GRAINS
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -85,6 +88,9 @@ class CallSpeedRollup(db.Model):
 
     __tablename__ = "call_speed_rollups"
 
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)  # GRAINS
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -108,5 +114,5 @@ class CallRollupState(db.Model):
     zone: Mapped[str] = mapped_column(String(64))
 
 
-KEY = ("grain", "day", "kind", "provider", "model", "persona", "status", "error_class")
-SPEED_KEY = KEY[:6]
+KEY = ("owner_id", "grain", "day", "kind", "provider", "model", "persona", "status", "error_class")
+SPEED_KEY = KEY[:7]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
     select,
 )
@@ -26,6 +27,7 @@ from sqlalchemy.sql import Select
 
 from calango.extensions import db
 from calango.models.names import NAME_MAX
+from calango.models.owners import default_owner as _default_owner
 from calango.models.types import UTCDateTime, utcnow
 
 TITLE_MAX = 200
@@ -85,9 +87,15 @@ class ChatSession(db.Model):
     __table_args__ = (
         # Keyset pagination of the sidebar: ORDER BY updated_at DESC, id DESC.
         Index("ix_chat_sessions_updated_at_id", "updated_at", "id"),
+        # A second import of the same file recognises the user's own chats only.
+        UniqueConstraint("owner_id", "import_key", name="uq_chat_sessions_owner_id_import_key"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # Whose it is (calango.accounts.current_user_id); their deletion deletes it.
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, default=_default_owner
+    )
     title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
     # The persona's name when last used: a label that history keeps as it was written.
     persona: Mapped[str | None] = mapped_column(String(NAME_MAX))
@@ -101,7 +109,7 @@ class ChatSession(db.Model):
     pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Where an imported chat came from ("tinydb:session:<id>", "chatgpt:<id>", ...): a second
     # import of the same file recognises it. NULL for chats made here.
-    import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    import_key: Mapped[str | None] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(
         String(16), default=SessionKind.CHAT, server_default=SessionKind.CHAT
     )
@@ -151,6 +159,7 @@ class ChatMessage(db.Model):
         Index("ix_chat_messages_provider_model", "provider", "model"),
         # The versions of a message are its parent's children.
         Index("ix_chat_messages_parent_id", "parent_id"),
+        UniqueConstraint("session_id", "import_key", name="uq_chat_messages_session_id_import_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -186,7 +195,7 @@ class ChatMessage(db.Model):
     # Set by Stop (possibly in another worker); the producer polls it.
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # Where an imported message came from (see ChatSession.import_key).
-    import_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    import_key: Mapped[str | None] = mapped_column(String(255))
     # The finished text rendered and sanitised once (calango.rendering.render_markdown), and
     # the renderer's RENDER_VERSION then; never set while streaming. Read it only through
     # calango.services.message_html: a NULL or an older version is rendered again.

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, String, Text, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from calango.extensions import db
+from calango.models.owners import default_owner as _default_owner
 from calango.models.types import UTCDateTime, utcnow
 
 
@@ -29,6 +30,10 @@ class ImportJob(db.Model):
     __tablename__ = "import_jobs"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # Who imports (calango.accounts.current_user_id); their deletion deletes it.
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, default=_default_owner
+    )
     kind: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     filename: Mapped[str] = mapped_column(String(255), default="")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, LargeBinary, String, Text, select
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 from sqlalchemy.sql import Select
 
 from calango.extensions import db
-from calango.models.names import NAME_MAX, UniquelyNamed
+from calango.models.names import NAME_KEY_MAX, NAME_MAX, UniquelyNamed
+from calango.models.owners import default_owner as _default_owner
 from calango.models.types import UTCDateTime, utcnow
 
 DEFAULT_PERSONA_NAME = "Calango (Default)"
@@ -33,8 +34,19 @@ class Persona(UniquelyNamed, db.Model):
     """
 
     __tablename__ = "personas"
+    # Names are unique among one user's personas (two users may both have a "Tutor").
+    __table_args__ = (
+        UniqueConstraint("owner_id", "name_key", name="uq_personas_owner_id_name_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Whose it is (calango.accounts.current_user_id); their deletion deletes it.
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, default=_default_owner
+    )
+    # Made by an admin for everyone: listed for every user, editable only by admins.
+    is_shared: Mapped[bool] = mapped_column(default=False)
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_MAX))
     prompt: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(String(DESCRIPTION_MAX))
     avatar_emoji: Mapped[str | None] = mapped_column(String(EMOJI_MAX))

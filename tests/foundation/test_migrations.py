@@ -211,7 +211,7 @@ def test_existing_sessions_are_chats_and_arena_sessions_leave_on_downgrade(
             "chat_sessions",
             [{"id": ids[0], "title": "old chat", "created_at": now, "updated_at": now}],
         )
-        upgrade()
+        upgrade(revision="f0c072a47761")  # the arena's revision (before chats had owners)
         assert db.session.scalar(sa.text("SELECT kind FROM chat_sessions")) == "chat"
         _insert(
             "chat_sessions",
