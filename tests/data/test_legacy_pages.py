@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from calango.extensions import db
+from tests.accounts_helpers import login_as, make_user
 from tests.data.conftest import counts, history, tinydb
 from tests.helpers import csrf_token_from
 
@@ -135,6 +136,7 @@ def test_server_mode_has_no_offer_and_no_home_import(app_config, backend, sample
     application = create_app(app_config)
     (Path(application.config["CALANGO_HOME"]) / "calango.json").write_bytes(sample_bytes)
     client = application.test_client()
+    login_as(client, make_user(application, "someone@example.com"))
     assert "legacy-offer" not in client.get("/").get_data(as_text=True)
     token = csrf_token_from(client, PAGE)
     response = client.post("/settings/data/import-tinydb/home", data={"csrf_token": token})
