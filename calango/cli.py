@@ -109,11 +109,13 @@ def _fail(message: str) -> NoReturn:
 
 @calango_group.command("import-config")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--user", "email", default=None, help="E-mail of the user whose personas these are.")
 @with_appcontext
-def import_config_command(file: str) -> None:
+def import_config_command(file: str, email: str | None) -> None:
     """Import providers, personas and settings from a YAML FILE ("-" reads stdin)."""
     from flask_babel import force_locale
 
+    from calango.cli_user import cli_user_id
     from calango.services.config_io import ConfigImportError, import_config
     from calango.services.config_yaml import MAX_CONFIG_BYTES, check_size
 
@@ -133,7 +135,7 @@ def import_config_command(file: str) -> None:
         except (OSError, UnicodeDecodeError) as exc:
             _fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}")
         try:
-            result = import_config(text)
+            result = import_config(text, owner_id=cli_user_id(email))
         except ConfigImportError as exc:
             _fail(exc.message)
     for warning in result.warnings:
@@ -151,16 +153,18 @@ def import_config_command(file: str) -> None:
 @calango_group.command("export-config")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--with-secrets", is_flag=True, help="Write the API keys in clear text.")
+@click.option("--user", "email", default=None, help="E-mail of the user whose personas these are.")
 @with_appcontext
-def export_config_command(file: str | None, with_secrets: bool) -> None:
+def export_config_command(file: str | None, with_secrets: bool, email: str | None) -> None:
     """Write providers, personas and settings as YAML to FILE (default: stdout)."""
     from flask_babel import force_locale
 
+    from calango.cli_user import cli_user_id
     from calango.services.config_io import ConfigExportError, export_config
 
     with force_locale(_cli_locale()):
         try:
-            text = export_config(with_secrets=with_secrets)
+            text = export_config(with_secrets=with_secrets, owner_id=cli_user_id(email))
         except ConfigExportError as exc:
             _fail(str(exc))
     if not file or file == "-":

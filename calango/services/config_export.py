@@ -17,6 +17,8 @@ from calango.extensions import db
 from calango.llm import ENV_KEYS, PRESETS, env_key_names
 from calango.models import Persona, Provider
 from calango.services import preferences
+from calango.services.imports.owner import default_owner
+from calango.themes import DEFAULT_THEME, THEMES
 
 
 class ConfigExportError(Exception):
@@ -86,7 +88,7 @@ def preset_local(name: str) -> bool:
     return False
 
 
-def export_config(with_secrets: bool = False) -> str:
+def export_config(with_secrets: bool = False, owner_id: int | None = None) -> str:
     """The whole configuration as YAML; API keys as ``${VAR}`` unless ``with_secrets``.
 
     Raises :class:`ConfigExportError` when a key is needed and cannot be decrypted.
@@ -94,15 +96,17 @@ def export_config(with_secrets: bool = False) -> str:
     providers = {
         p.name: _provider_entry(p, with_secrets) for p in db.session.scalars(Provider.select_all())
     }
-    personas = [
-        {"name": p.name, "prompt": p.prompt} for p in db.session.scalars(Persona.select_all())
-    ]
+    # The personas and preferences of ``owner_id`` (default: the current user).
+    owner = owner_id if owner_id is not None else default_owner()
+    mine = Persona.select_all().where(Persona.owner_id == owner)
+    personas = [{"name": p.name, "prompt": p.prompt} for p in db.session.scalars(mine)]
+    theme = preferences.user_value(owner, preferences.THEME_KEY)
     data = {
         "providers": providers,
         "personas": personas,
         "settings": {
-            "theme": preferences.saved_theme(),
-            "language": preferences.saved_language(),
+            "theme": theme if theme in THEMES else DEFAULT_THEME,
+            "language": preferences.user_value(owner, preferences.LANGUAGE_KEY) or None,
         },
     }
     header = "# Calango configuration. Import it with `flask calango import-config FILE`.\n"

@@ -52,13 +52,14 @@ from calango.services.config_parse import (
     ProviderSpec,
     parse_config,
 )
+from calango.services.imports.owner import default_owner
 from calango.services.providers import (
     effective_address,
     find_by_name,
     is_http_url,
     normalize_base_url,
 )
-from calango.themes import THEMES
+from calango.themes import DEFAULT_THEME, THEMES
 
 __all__ = [
     "ConfigExportError",
@@ -259,12 +260,12 @@ def _import_provider(
 
 
 def _import_persona(
-    name: str, prompt: str, existing: dict[str, Persona], result: ImportResult
+    name: str, prompt: str, existing: dict[str, Persona], result: ImportResult, owner_id: int
 ) -> None:
     path = f"personas.{name}"
     persona = existing.get(name.casefold())
     if persona is None:
-        persona = existing[name.casefold()] = Persona(name=name, prompt=prompt)
+        persona = existing[name.casefold()] = Persona(name=name, prompt=prompt, owner_id=owner_id)
         db.session.add(persona)
         result.created.append(path)
     elif _assign(persona, "prompt", prompt):
@@ -273,17 +274,22 @@ def _import_persona(
         result.unchanged.append(path)
 
 
-def _import_setting(name: str, key: str, value: Any, current: Any, result: ImportResult) -> None:
+def _import_setting(
+    name: str, key: str, value: Any, current: Any, result: ImportResult, owner_id: int
+) -> None:
     path = f"settings.{name}"
     if value == current:
         result.unchanged.append(path)
     else:
-        preferences.put_setting(key, value)
+        preferences.put_setting(key, value, user_id=owner_id)
         result.updated.append(path)
 
 
 def import_config(
-    text: str, environ: Mapping[str, str] | None = None, read_environment: bool = True
+    text: str,
+    environ: Mapping[str, str] | None = None,
+    read_environment: bool = True,
+    owner_id: int | None = None,
 ) -> ImportResult:
     """Create or update what ``text`` describes, all in one transaction.
 
@@ -309,20 +315,20 @@ def import_config(
             _import_provider(spec, environ, result)
         # One query, not one per entry (each would also flush the rows added before it). Names
         # compare like the persona form's: casefold, which SQLite's lower() does not do.
-        existing = {p.name.casefold(): p for p in db.session.scalars(Persona.select_all())}
+        # The personas and preferences are the importing user's (providers the instance's).
+        owner = owner_id if owner_id is not None else default_owner()
+        mine = Persona.select_all().where(Persona.owner_id == owner)
+        existing = {p.name.casefold(): p for p in db.session.scalars(mine)}
         for name, prompt in parsed.personas:
-            _import_persona(name, prompt, existing, result)
+            _import_persona(name, prompt, existing, result, owner)
         if parsed.theme is not None:
-            _import_setting(
-                "theme", preferences.THEME_KEY, parsed.theme, preferences.saved_theme(), result
-            )
+            theme = preferences.user_value(owner, preferences.THEME_KEY)
+            theme = theme if theme in THEMES else DEFAULT_THEME
+            _import_setting("theme", preferences.THEME_KEY, parsed.theme, theme, result, owner)
         if parsed.has_language:
+            language = preferences.user_value(owner, preferences.LANGUAGE_KEY) or None
             _import_setting(
-                "language",
-                preferences.LANGUAGE_KEY,
-                parsed.language,
-                preferences.saved_language(),
-                result,
+                "language", preferences.LANGUAGE_KEY, parsed.language, language, result, owner
             )
         db.session.commit()
     except ConfigImportError:

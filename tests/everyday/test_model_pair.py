@@ -11,8 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from calango.accounts import local_user_id
 from calango.extensions import db
-from calango.models import ChatMessage, Provider, Setting
+from calango.models import ChatMessage, Provider, UserSetting
 from calango.services.imports.calango_export import import_calango_export
 from tests.everyday.composer_page import composer, form_data
 from tests.everyday.conftest import KEYS, key_used
@@ -126,7 +127,7 @@ def test_an_exported_last_pair_imports_by_names_only(app_ctx: Flask) -> None:
     ).encode()
     summary = import_calango_export(io.BytesIO(raw))
     assert summary.skipped == []
-    assert Setting.get("last_chat_choice") == {
+    assert UserSetting.get(local_user_id(), "last_chat_choice") == {
         "provider": "Ollama",
         "model": "fake-large",
         "persona": "",
