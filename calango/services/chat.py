@@ -32,6 +32,7 @@ from calango.models import (
     Persona,
     Provider,
     SessionKind,
+    Setting,
 )
 from calango.models.chat import TITLE_MAX
 from calango.models.names import normalize_name
