@@ -6,7 +6,10 @@ background work (the producer thread, CLI commands) is handed the owner's id exp
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, abort, current_app, g, has_request_context
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,6 +18,7 @@ from calango.extensions import db, login_manager
 from calango.models.user import User
 
 _LOCAL_ID_KEY = "calango_local_user_id"
+_LOCAL_USER_KEY = "calango_local_user"
 
 
 def is_server(app: Flask | None = None) -> bool:
@@ -66,12 +70,28 @@ def _load_user(user_id: str) -> User | None:
     return user
 
 
+def forget_local_user() -> None:
+    """Drop the app's copy of the DESKTOP user (after changing its row)."""
+    current_app.extensions.pop(_LOCAL_USER_KEY, None)
+
+
 def _desktop_user(_request: object) -> User | None:
     """DESKTOP: whoever reaches the app is the local user (it binds 127.0.0.1 only)."""
     if is_server():
         return None
+    # Every page renders ``current_user`` (Flask-Login's context processor loads it): the
+    # local user is read once per app and kept detached, so that a request (the send, with
+    # its statement budget) does not pay a SELECT for it. DESKTOP has no page that changes
+    # this row; :func:`forget_local_user` drops the copy for code that does.
+    cached = current_app.extensions.get(_LOCAL_USER_KEY)
+    if isinstance(cached, User):
+        return cached
     try:
-        return db.session.get(User, local_user_id())
+        user = db.session.get(User, local_user_id())
+        if user is not None:
+            db.session.expunge(user)
+            current_app.extensions[_LOCAL_USER_KEY] = user
+        return user
     except (SQLAlchemyError, RuntimeError):
         # A database not yet upgraded: the page that says so must still render.
         db.session.rollback()
@@ -84,3 +104,22 @@ def init_accounts(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.request_loader(_desktop_user)
     login_manager.session_protection = "basic"
+
+
+@contextmanager
+def user_kept_loaded() -> Iterator[None]:
+    """Commit inside without expiring the signed-in user: the page rendered afterwards reads
+    ``current_user`` again, which would otherwise cost a SELECT (the send's statement
+    budget). The user row is not changed inside."""
+    # Only a user this request loaded already (Flask-Login keeps it in ``g``): asking
+    # ``current_user`` here would load it.
+    user = g.get("_login_user") if has_request_context() else None
+    if isinstance(user, User) and user in db.session:
+        db.session.expunge(user)
+    else:
+        user = None
+    try:
+        yield
+    finally:
+        if user is not None:
+            db.session.add(user)

@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, false, func, insert, select, update
 
-from calango.accounts import current_user_id, is_server
+from calango.accounts import current_user_id, is_server, user_kept_loaded
 from calango.encryption import KeyDecryptionError
 from calango.extensions import db
 from calango.i18n import format_number
@@ -448,7 +448,8 @@ def send_message(
     by_role = {m.role: m for m in inserted}
     user_message, assistant = by_role["user"], by_role["assistant"]
     remember_chat_choice(provider, model, persona)
-    db.session.commit()
+    with user_kept_loaded():  # the page rendered next reads the user: no second SELECT
+        db.session.commit()
 
     price = find_price(
         provider_name=provider.name,
