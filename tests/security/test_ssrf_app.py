@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from calango.models import Provider
+from tests.accounts_helpers import login_as, make_user
 from tests.helpers import (
     FAKE_MODEL,
     PRICES,
@@ -28,9 +29,11 @@ REFUSAL = "a private, loopback or link-local address"
 
 
 @pytest.fixture
-def server(app: Flask) -> Flask:
-    """The test app in SERVER mode (on the test database)."""
+def server(app: Flask, client: FlaskClient) -> Flask:
+    """The test app in SERVER mode (on the test database), ``client`` signed in as an admin
+    (the providers pages are theirs)."""
     app.config.update(MODE="SERVER")
+    login_as(client, make_user(app, "admin@example.com", admin=True))
     return app
 
 
@@ -143,6 +146,7 @@ def test_saving_a_local_base_url_is_fine_once_allowed_and_on_desktop(
     data["base_url"] = "http://127.0.0.1:11434/v1"
     assert client.post("/settings/providers/new", data=data).status_code == 302  # DESKTOP
     app.config.update(MODE="SERVER")
+    login_as(client, make_user(app, "admin@example.com", admin=True))
     _allow(client, csrf, True)
     data.update(name="Ollama 2")
     assert client.post("/settings/providers/new", data=data).status_code == 302
@@ -157,6 +161,7 @@ def test_the_switch_shows_only_on_a_server(app: Flask, client: FlaskClient) -> N
         == 404
     )
     app.config.update(MODE="SERVER")
+    login_as(client, make_user(app, "admin@example.com", admin=True))
     page = client.get("/settings/providers").get_data(as_text=True)
     assert 'action="/settings/providers/local-access"' in page
     assert not _switch_on(page)
