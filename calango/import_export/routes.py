@@ -6,8 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from calango.access import admin_required, is_admin
-from calango.accounts import is_server
+from calango.access import admin_required
 from calango.import_export import bp
 from calango.import_export.forms import ConfigExportForm, ConfigImportForm
 from calango.services import config_io
@@ -17,10 +16,9 @@ EXPORT_FILENAME = "calango-config.yaml"
 
 def _secrets_over_http() -> bool:
     # DESKTOP (SECRETS_OVER_HTTP in config.py): whoever reaches the page owns the machine.
-    # SERVER: only a signed-in admin may export stored keys or read the server's environment.
-    if current_app.config.get("SECRETS_OVER_HTTP"):
-        return True
-    return is_server() and is_admin()
+    # SERVER: never, not even for an admin: a stored key never reaches a browser and a web
+    # import never reads the server's environment (the CLI on the server may do both).
+    return bool(current_app.config.get("SECRETS_OVER_HTTP"))
 
 
 def _render(
