@@ -51,7 +51,7 @@ def server_app(app, client):
 
 @pytest.fixture
 def admin_app(app, client):
-    """SERVER, ``client`` signed in as an admin: the admin may have the keys."""
+    """SERVER, ``client`` signed in as an admin (who manages providers but never sees a key)."""
     app.config.update(MODE="SERVER", SECRETS_OVER_HTTP=ServerConfig.SECRETS_OVER_HTTP)
     login_as(client, make_user(app, "admin@example.com", admin=True))
     return app
@@ -86,7 +86,8 @@ def test_server_refusal_is_translated(server_app, app, client):
 def test_the_cli_still_exports_keys_on_a_server(server_app, app, runner):
     with app.app_context():
         _seed_key()
-    result = runner.invoke(args=["calango", "export-config", "--with-secrets"])
+    args = ["calango", "export-config", "--with-secrets", "--user", "user@example.com"]
+    result = runner.invoke(args=args)
     assert result.exit_code == 0
     assert SECRET in result.stdout
 
