@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from calango.extensions import db
 from calango.models import (
+    AuditEntry,
     CallRollup,
     CallRollupState,
     CallSpeedRollup,
@@ -25,6 +26,8 @@ from calango.models import (
     Persona,
     Provider,
     Setting,
+    User,
+    UserSetting,
 )
 
 BATCH = 1000
@@ -78,6 +81,9 @@ def is_empty(connection: Connection) -> bool:
     for model in (ChatSession, ChatMessage, Provider):
         if connection.execute(select(func.count()).select_from(model.__table__)).scalar():
             return False
+    users = User.__table__.c
+    if connection.execute(select(func.count()).where(users.is_local.is_(False))).scalar():
+        return False  # accounts made here would be replaced by the source's
     personas = Persona.__table__.c
     own = select(func.count()).where(
         or_(personas.name.not_in(SEEDED_PERSONAS), personas.updated_at != personas.created_at)
@@ -109,8 +115,18 @@ def copy_tables(
     checked equal on both sides; raises :class:`CopyError` when they differ.
     """
     hooks = hooks or {}
-    # Seeded by the migrations (and A Cuca's derived rollup): the source has its own.
-    for model in (Persona, Setting, CallRollup, CallSpeedRollup, CallRollupState):
+    # Seeded by the migrations (the local user, its personas and settings; A Cuca's derived
+    # rollup): the source has its own.
+    for model in (
+        Persona,
+        Setting,
+        CallRollup,
+        CallSpeedRollup,
+        CallRollupState,
+        UserSetting,
+        AuditEntry,
+        User,
+    ):
         target.execute(delete(model.__table__))
     for table in tables():
         hook = hooks.get(table.name)
