@@ -35,6 +35,27 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
+
+
 # Sign-in and registration attempts are counted per address (and e-mail); the store comes
 # from RATELIMIT_STORAGE_URI (memory by default, Redis for several workers).
-limiter = Limiter(key_func=get_remote_address)
+def client_address() -> str:
+    """The address a request came from: behind the reverse proxy (a peer listed in
+    ``FORWARDED_ALLOW_IPS``, as gunicorn.conf.py trusts it) the last ``X-Forwarded-For`` entry,
+    which that proxy appended; else the peer itself. Without this every user behind nginx
+    would share one rate limit."""
+    import os
+
+    from flask import request
+
+    peer = get_remote_address()
+    trusted = {a.strip() for a in os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").split(",")}
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and (peer in trusted or "*" in trusted):
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last[:64]
+    return peer
+
+
+limiter = Limiter(key_func=client_address)

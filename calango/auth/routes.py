@@ -6,14 +6,13 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from calango.auth import bp
 from calango.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
 from calango.auth.gate import safe_next
-from calango.extensions import limiter
+from calango.extensions import client_address, limiter
 from calango.models.user import User
 from calango.services import users
 
@@ -23,7 +22,7 @@ REGISTER_LIMIT = "10 per hour"
 
 
 def _address_and_email() -> str:
-    return f"{get_remote_address()}|{User.normalize_email(request.form.get('email', ''))}"
+    return f"{client_address()}|{User.normalize_email(request.form.get('email', ''))}"
 
 
 def render_limited(endpoint: str, message: str) -> str:

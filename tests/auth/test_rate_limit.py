@@ -71,3 +71,31 @@ def test_limit_message_is_translated(app, client, user, address):
 def test_get_is_not_limited(app, client):
     for _ in range(15):
         assert client.get("/login").status_code == 200
+
+
+def test_users_behind_the_proxy_are_counted_apart(app, client, user, storage, address):
+    # nginx on 127.0.0.1 (trusted by FORWARDED_ALLOW_IPS) appends the client's address to
+    # X-Forwarded-For; a client's own forged entries come before it and do not count.
+    token = token_of(client)
+
+    def through_proxy(client_address: str):
+        return client.post(
+            "/login",
+            data={"csrf_token": token, "email": USER_EMAIL, "password": "wrong password"},
+            headers={"X-Forwarded-For": f"6.6.6.6, {client_address}"},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        )
+
+    for _ in range(10):
+        assert through_proxy(address).status_code == 400
+    assert through_proxy(address).status_code == 429
+    # Someone else behind the same proxy is not locked out.
+    assert through_proxy("11." + address.split(".", 1)[1]).status_code == 400
+    # A peer that is not the proxy cannot pick its address with the header.
+    response = client.post(
+        "/login",
+        data={"csrf_token": token, "email": USER_EMAIL, "password": "wrong password"},
+        headers={"X-Forwarded-For": "12.0.0.1"},
+        environ_base={"REMOTE_ADDR": address},
+    )
+    assert response.status_code == 429
