@@ -1,5 +1,6 @@
-"""Rows of the signed-in user for routes: another user's chat, message or round is a 404,
-never a 403 (its existence is not disclosed). The owner condition is part of the query that
+"""Rows of the signed-in user for routes: another user's chat, message, round or persona is a
+404, never a 403 (its existence is not disclosed); a shared persona a non-admin may see but not
+change is a 403. The owner condition is part of the query that
 loads the row: no extra statement."""
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from calango.access import is_admin
 from calango.accounts import current_user_id
 from calango.extensions import db
-from calango.models import ArenaRound, ChatMessage, ChatSession
-from calango.persona_access import editable_persona_or_404, visible_persona_or_404
+from calango.models import ArenaRound, ChatMessage, ChatSession, Persona
+from calango.services import personas
 
 __all__ = [
     "editable_persona_or_404",
@@ -78,3 +80,20 @@ def owned_round_or_404(round_id: int) -> ArenaRound:
     if found is None:
         abort(404, description=_("This round does not exist or was deleted."))
     return found
+
+
+def visible_persona_or_404(persona_id: int) -> Persona:
+    """The persona if the current user may see it (their own or a shared one), else 404."""
+    persona = personas.find_visible(persona_id, current_user_id())
+    if persona is None:
+        abort(404)
+    return persona
+
+
+def editable_persona_or_404(persona_id: int) -> Persona:
+    """The persona if the current user may change it; 404 for one they cannot see, 403 for a
+    shared one when they are not an admin."""
+    persona = visible_persona_or_404(persona_id)
+    if not personas.may_edit(persona, current_user_id(), is_admin()):
+        abort(403)
+    return persona

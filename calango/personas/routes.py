@@ -12,7 +12,7 @@ from calango.access import is_admin
 from calango.accounts import current_user_id, is_server
 from calango.forms import confirm_then_delete
 from calango.models import Persona
-from calango.persona_access import editable_persona_or_404
+from calango.ownership import editable_persona_or_404
 from calango.personas import bp
 from calango.personas.forms import HatchForm, PersonaForm
 from calango.services import avatars, composer, persona_hatch
