@@ -43,6 +43,10 @@ PROVIDER_NAME = "Fake"
 MODEL = "fake-model"
 PERSONA = "Calango (Default)"
 TIMEOUT = 120.0
+# The account every SERVER-mode stack has (``Stack._start``) and ``Client.prepare`` signs in
+# with when the chat page sends it to the login form.
+BENCH_EMAIL = "bench@bench.example"
+PASSWORD = "bench-password-0001-long"
 
 
 # --- statistics -----------------------------------------------------------------------------
@@ -165,6 +169,8 @@ class Stack:
         self.env = self._app_env()
         _run([str(BIN / "flask"), "db", "upgrade"], self.env)
         _run([PYTHON, "-c", _PROVIDER_CODE, PROVIDER_NAME, self.fake_url + "/v1", MODEL], self.env)
+        if self.env["CALANGO_MODE"] == "SERVER":
+            create_account(self.env, BENCH_EMAIL)
         self._start_gunicorn()
 
     def close(self) -> None:
@@ -321,6 +327,21 @@ with app.app_context():
 """
 
 
+def create_account(env: dict[str, str], email: str) -> None:
+    """``flask calango create-user EMAIL`` with ``PASSWORD`` on stdin, as an admin types it."""
+    result = subprocess.run(
+        [str(BIN / "flask"), "calango", "create-user", email],
+        cwd=ROOT,
+        env=env,
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"create-user {email} failed: {result.stderr[-500:]}")
+
+
 def _run(command: list[str], env: dict[str, str]) -> None:
     """Run ``command`` in the project folder; raise with its stderr when it fails."""
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=False)
@@ -399,21 +420,85 @@ class Client:
         return headers
 
     def prepare(self) -> None:
-        """Open the chat page: the session cookie and the CSRF token of the composer."""
+        """Open the chat page: the session cookie and the CSRF token of the composer; when the
+        app sends us to its login form (SERVER mode), sign in as ``BENCH_EMAIL`` first."""
         conn = self._connect()
         try:
             conn.request("GET", "/", headers=self._headers())
             response = conn.getresponse()
             body = response.read().decode()
-            if response.status != 200:
-                raise BenchError(f"GET / answered {response.status}")
             self._remember_cookie(response)
         finally:
             conn.close()
+        if response.status in (301, 302, 303) and not self.cookie_signed_in:
+            self.sign_in(BENCH_EMAIL)
+            return
+        if response.status != 200:
+            raise BenchError(f"GET / answered {response.status}")
         match = re.search(r'<meta name="csrf-token" content="([^"]+)"', body)
         if not match:
             raise BenchError("no CSRF token on the chat page")
         self.csrf = match.group(1)
+
+    cookie_signed_in = False
+
+    def share_session(self, other: Client) -> None:
+        """Use ``other``'s signed-in session (one account for many simultaneous browsers:
+        the login form's rate limit stays out of the setup)."""
+        self.cookie, self.csrf, self.cookie_signed_in = (
+            other.cookie,
+            other.csrf,
+            other.cookie_signed_in,
+        )
+
+    def sign_in(self, email: str) -> None:
+        """Log in through the login page when the app shows one; then fetch the composer's
+        CSRF token (``prepare``)."""
+        conn = self._connect()
+        try:
+            conn.request("GET", "/", headers=self._headers())
+            response = conn.getresponse()
+            body = response.read().decode()
+            self._remember_cookie(response)
+            if response.status in (301, 302, 303):
+                location = urllib.parse.urlsplit(response.headers["Location"]).path or "/login"
+                conn.request("GET", location, headers=self._headers())
+                response = conn.getresponse()
+                body = response.read().decode()
+                self._remember_cookie(response)
+        finally:
+            conn.close()
+        if 'name="password"' in body:
+            self._post_login(body, email)
+        self.cookie_signed_in = True
+        self.prepare()
+
+    def _post_login(self, page: str, email: str) -> None:
+        form = re.search(r'<form[^>]*action="([^"]*)"', page)
+        action = form.group(1) if form and form.group(1) else "/login"
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+            r'name="csrf-token" content="([^"]+)"', page
+        )
+        fields = {
+            "email": email,
+            "password": PASSWORD,
+            "csrf_token": token.group(1) if token else "",
+        }
+        conn = self._connect()
+        try:
+            conn.request(
+                "POST",
+                action,
+                body=urllib.parse.urlencode(fields),
+                headers=self._headers(**{"Content-Type": "application/x-www-form-urlencoded"}),
+            )
+            response = conn.getresponse()
+            response.read()
+            self._remember_cookie(response)
+            if response.status not in (302, 303):
+                raise BenchError(f"login as {email} answered {response.status}")
+        finally:
+            conn.close()
 
     def send_and_follow(self, text: str) -> StreamResult:
         """POST a message in a new chat, then read its stream to ``done``.

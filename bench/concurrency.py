@@ -84,7 +84,9 @@ def run_load(
         Client(stack.host, stack.port, fresh_connections=args.fresh_connections)
         for _ in range(args.streams)
     ]
-    Pool(20).map(lambda c: c.prepare(), clients)
+    clients[0].prepare()  # signs in when the app has accounts: one session for all of them
+    for client in clients[1:]:
+        client.share_session(clients[0])
 
     go = Event()
     open_streams = 0

@@ -35,6 +35,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    PASSWORD,
     PYTHON,
     ROOT,
     FakeConfig,
@@ -46,7 +47,6 @@ from bench.common import (  # noqa: E402
     postgres_pids,
 )
 from bench.users import (  # noqa: E402
-    PASSWORD,
     Person,
     count_rows,
     create_users,

@@ -18,7 +18,19 @@ import statistics
 import sys
 import time
 
-from bench.common import BIN, MODEL, PERSONA, PROVIDER_NAME, FakeConfig, Stack, _run, percentile
+from bench.common import (
+    BENCH_EMAIL,
+    BIN,
+    MODEL,
+    PASSWORD,
+    PERSONA,
+    PROVIDER_NAME,
+    FakeConfig,
+    Stack,
+    _run,
+    create_account,
+    percentile,
+)
 
 GOAL_MS = 4.0
 
@@ -47,15 +59,24 @@ def main(argv: list[str] | None = None) -> int:
         from calango import load_app
         from calango.services.generation import wait_for_generations
 
+        if stack.env["CALANGO_MODE"] == "SERVER":
+            create_account(stack.env, BENCH_EMAIL)
         app = load_app()
         client = app.test_client()
+        base = f"http://{stack.host}"
+        login = client.get("/login", base_url=base).get_data(as_text=True)
+        if 'name="password"' in login:
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login)
+            assert token, "no CSRF token on the login form"
+            fields = {"email": BENCH_EMAIL, "password": PASSWORD, "csrf_token": token.group(1)}
+            signed = client.post("/login", base_url=base, data=fields)
+            assert signed.status_code in (302, 303), f"login answered {signed.status_code}"
         page = client.get("/chats/", base_url=f"http://{stack.host}").get_data(as_text=True)
         token = re.search(r'name="csrf-token" content="([^"]+)"', page)
         assert token, "no CSRF token"
         form = {"csrf_token": token.group(1), "provider": PROVIDER_NAME, "model": MODEL,
                 "persona": PERSONA}  # fmt: skip
         headers = {"Accept": "application/json"}
-        base = f"http://{stack.host}"
         costs: list[float] = []
         chat_id = None
         for index in range(args.sends + 20):

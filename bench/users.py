@@ -48,13 +48,12 @@ from bench.common import (  # noqa: E402
     StreamResult,
     add_stack_arguments,
     cpu_seconds,
+    create_account,
     direct_ttft,
     percentile,
     postgres_pids,
     summary,
 )
-
-PASSWORD = "bench-password-0001-long"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -80,54 +79,6 @@ class Person(Client):
     """One person's browser: logs in when there are accounts, then chats in one chat."""
 
     chat_id: str | None = None
-
-    def sign_in(self, email: str) -> None:
-        """Log in through the login page when the app shows one; then fetch the composer's
-        CSRF token (``prepare``)."""
-        conn = self._connect()
-        try:
-            conn.request("GET", "/", headers=self._headers())
-            response = conn.getresponse()
-            body = response.read().decode()
-            self._remember_cookie(response)
-            if response.status in (301, 302, 303):
-                location = urllib.parse.urlsplit(response.headers["Location"]).path or "/login"
-                conn.request("GET", location, headers=self._headers())
-                response = conn.getresponse()
-                body = response.read().decode()
-                self._remember_cookie(response)
-        finally:
-            conn.close()
-        if 'name="password"' in body:
-            self._post_login(body, email)
-        self.prepare()
-
-    def _post_login(self, page: str, email: str) -> None:
-        form = re.search(r'<form[^>]*action="([^"]*)"', page)
-        action = form.group(1) if form and form.group(1) else "/login"
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-            r'name="csrf-token" content="([^"]+)"', page
-        )
-        fields = {
-            "email": email,
-            "password": PASSWORD,
-            "csrf_token": token.group(1) if token else "",
-        }
-        conn = self._connect()
-        try:
-            conn.request(
-                "POST",
-                action,
-                body=urllib.parse.urlencode(fields),
-                headers=self._headers(**{"Content-Type": "application/x-www-form-urlencoded"}),
-            )
-            response = conn.getresponse()
-            response.read()
-            self._remember_cookie(response)
-            if response.status not in (302, 303):
-                raise BenchError(f"login as {email} answered {response.status}")
-        finally:
-            conn.close()
 
     def turn(self, text: str) -> StreamResult:
         """Send ``text`` (in this person's chat after the first turn) and read the answer's
@@ -186,17 +137,7 @@ def has_accounts(env: dict[str, str]) -> bool:
 def create_users(env: dict[str, str], emails: list[str]) -> None:
     """Create every person's account (password on stdin, as an admin would type it)."""
     for email in emails:
-        result = subprocess.run(
-            [str(BIN / "flask"), "calango", "create-user", email],
-            cwd=ROOT,
-            env=env,
-            input=f"{PASSWORD}\n{PASSWORD}\n",
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise SystemExit(f"create-user {email} failed: {result.stderr[-500:]}")
+        create_account(env, email)
 
 
 def memory_kib(pid: int) -> tuple[int, int]:

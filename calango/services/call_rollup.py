@@ -13,6 +13,7 @@ rollup was built under another definition (``ROLLUP_VERSION``) or time zone.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -169,13 +170,9 @@ class Fold:
                 for start in range(0, len(rows), REBUILD_BATCH):
                     db.session.execute(table.insert(), rows[start : start + REBUILD_BATCH])
                 continue
-            statement = _upsert(table)
-            values = [c for c in rows[0] if c not in key]
-            statement = statement.on_conflict_do_update(
-                index_elements=list(key),
-                set_={c: table.c[c] + statement.excluded[c] for c in values},
-            )
-            db.session.execute(statement, rows)
+            dialect = db.session.get_bind().dialect.name
+            values = tuple(c for c in rows[0] if c not in key)
+            db.session.execute(_adding_upsert(dialect, table.name, values), rows)
             if any(row["calls"] < 0 for row in rows):
                 days = {row["day"] for row in rows}
                 owners = {row["owner_id"] for row in rows}
@@ -186,14 +183,21 @@ class Fold:
                 )
 
 
-def _upsert(table: Any) -> Any:
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
+@functools.cache
+def _adding_upsert(dialect: str, table_name: str, values: tuple[str, ...]) -> Any:
+    """``INSERT … ON CONFLICT (key) DO UPDATE SET c = c + excluded.c`` for ``values``: built
+    once per shape (building ``excluded`` costs more than running the statement)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = db.metadata.tables[table_name]
+    key = KEY if table_name == CallRollup.__tablename__ else SPEED_KEY
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={c: table.c[c] + statement.excluded[c] for c in values},
+    )
 
 
 def _answer_rows(where: ColumnElement[bool], lock: bool = False) -> list[Any]:

@@ -37,7 +37,7 @@ from calango.models import (
 from calango.models.chat import TITLE_MAX
 from calango.models.names import normalize_name
 from calango.models.types import utcnow
-from calango.services import budgets, call_rollup, parameters
+from calango.services import budgets, call_rollup, network_policy, parameters
 from calango.services.branches import (
     Branch,
     SendView,
@@ -55,7 +55,6 @@ from calango.services.generation import (
     start_generation,
 )
 from calango.services.message_html import NO_HTML, final_html_values
-from calango.services.network_policy import local_providers_allowed
 from calango.services.personas import prime_avatar, visible_to
 from calango.services.preferences import (
     prime_settings,
@@ -160,6 +159,9 @@ def _lookup(
     if budgets_apply:  # read with the provider: checking the budget costs no statement
         default = select(Setting.value).where(Setting.key == budgets.DEFAULT_BUDGET_KEY)
         extra.append(default.scalar_subquery())
+    server = is_server()
+    if server:  # the SSRF guard's policy, read here rather than in a statement of its own
+        extra.append(network_policy.stored_choice())
     if ids:
         sequence = func.pg_get_serial_sequence(ChatMessage.__tablename__, "id")
         extra += [func.nextval(sequence), func.nextval(sequence)]
@@ -186,6 +188,8 @@ def _lookup(
         found.leaf_hint = rest.pop(0)
     if budgets_apply:
         found.default_budget = rest.pop(0)
+    if server:
+        network_policy.prime_choice(rest.pop(0))
     if ids:
         found.message_ids = (rest.pop(0), rest.pop(0))
     prime_settings(dict(zip(primed_keys(), rest, strict=True)))
@@ -252,7 +256,7 @@ def _resolve_provider(
         connect_timeout=config["PROVIDER_CONNECT_TIMEOUT"],
         read_timeout=config["PROVIDER_READ_TIMEOUT"],
         max_retries=config["PROVIDER_MAX_RETRIES"],
-        allow_private_addresses=local_providers_allowed(),
+        allow_private_addresses=network_policy.local_providers_allowed(),
     )
     return provider, settings, model
 

@@ -9,8 +9,11 @@ itself (resolve once, check every address, connect to the checked one) is
 
 from __future__ import annotations
 
-from flask import current_app
+from typing import Any
+
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
+from sqlalchemy import ScalarSelect, select
 
 from calango.extensions import db
 from calango.llm.errors import AddressRefused
@@ -29,13 +32,32 @@ def local_providers_allowed() -> bool:
     """Whether provider requests may reach loopback, private and link-local addresses."""
     if not guard_applies():
         return True
+    if has_request_context() and _PRIMED in g:
+        return g.get(_PRIMED) is True
     return Setting.get(ALLOW_LOCAL_KEY, False) is True
+
+
+_PRIMED = "calango_allow_local_providers"
+
+
+def stored_choice() -> ScalarSelect[Any]:
+    """The stored choice as a scalar subquery, for a statement the request runs anyway (the
+    send's lookup); hand its value to :func:`prime_choice`."""
+    return select(Setting.value).where(Setting.key == ALLOW_LOCAL_KEY).scalar_subquery()
+
+
+def prime_choice(value: Any) -> None:
+    """Remember for this request the stored choice read by :func:`stored_choice`."""
+    if has_request_context():
+        setattr(g, _PRIMED, value)
 
 
 def set_local_providers_allowed(allowed: bool) -> None:
     """Store the admin's choice (SERVER mode) and commit."""
     Setting.put(ALLOW_LOCAL_KEY, bool(allowed))
     db.session.commit()
+    if has_request_context():
+        g.pop(_PRIMED, None)
 
 
 def describe_refusal(exc: AddressRefused) -> str:

@@ -328,3 +328,21 @@ def test_the_user_menu_shows_the_months_spend(
     assert "This month: US$ 3.42 of US$ 20.00" in page
     page = signed_in.get("/chats/", headers={"Accept-Language": "pt-BR"}).get_data(as_text=True)
     assert "Este mês: US$ 3,42 de US$ 20,00" in page
+
+
+def test_a_signed_in_send_costs_the_sign_in_check_and_four_statements(
+    app: Flask, signed_in: FlaskClient, token: str, user: User, provider: Provider
+) -> None:
+    """SERVER: the signed-in user's row (Flask-Login's loader), then the send's four; the
+    instance's settings (default budget, "allow local providers") ride along in the lookup."""
+    from tests.chat.test_send_cost import MAX_STATEMENTS, statements_of_this_thread
+
+    chat_id = send(signed_in, token, "first").get_json()["chat_id"]
+    finish(app)
+    with statements_of_this_thread(app) as seen:
+        assert send(signed_in, token, "again", chat_id=chat_id).status_code == 201
+    finish(app)
+    assert "FROM users" in seen[0], seen[0]
+    assert len(seen) <= 1 + MAX_STATEMENTS, "\n\n".join(seen)
+    assert not any(s.lstrip().upper().startswith("SELECT SETTINGS") for s in seen)
+    assert [m.status for m in messages_of(app, chat_id)][-1] == "complete"
