@@ -15,13 +15,26 @@ PostgreSQL), bounded by a depth when only the latest messages are wanted. The wr
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from calango.extensions import db
@@ -56,6 +69,10 @@ class Versions:
 def leaf_expression(chat_id: uuid.UUID, hint: int | None) -> ColumnElement[Any]:
     """SQL for the id of the chat's visible leaf: ``hint`` when it is a message of the chat,
     otherwise the newest message."""
+    return _leaf(chat_id, hint if _valid_hint(hint) else None)
+
+
+def _leaf(chat_id: Any, hint: Any) -> ColumnElement[Any]:
     newest_row = aliased(ChatMessage)
     newest = (
         select(newest_row.id)
@@ -64,7 +81,7 @@ def leaf_expression(chat_id: uuid.UUID, hint: int | None) -> ColumnElement[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    if hint is None or not 0 < hint < 2**31:
+    if hint is None:
         return newest
     hinted = aliased(ChatMessage)
     valid = (
@@ -126,14 +143,26 @@ def newest_message_id() -> int:
     return db.session.scalar(select(func.coalesce(func.max(ChatMessage.id), 0))) or 0
 
 
-def read_for_send(
-    chat_id: uuid.UUID, start: ColumnElement[Any] | int | None, now: datetime, newest_id: bool
-) -> SendView:
-    """The branch from the root down to ``start``, whether an answer of the chat is being
-    written (a heartbeat within the lease: a dead producer's answer does not block) and, with
-    ``newest_id``, the table's highest message id: one SELECT (a one-row table joined to the
-    branch, so that the two figures come back for an empty branch too)."""
-    alive = now - timedelta(seconds=lease_seconds())
+@dataclass(frozen=True)
+class LeafOf:
+    """``read_for_send``'s start: the chat's visible leaf (``hint``: its stored ``leaf_id``,
+    see :func:`leaf_expression`)."""
+
+    hint: int | None = None
+
+
+def _valid_hint(hint: int | None) -> bool:
+    return hint is not None and 0 < hint < 2**31
+
+
+@functools.cache
+def _send_view_query(start: str, newest_id: bool) -> Select[Any]:
+    """The statement of :func:`read_for_send` for one shape, built once: SQLAlchemy's
+    construction of the CTE and the aliases costs more CPU than running it. ``start``:
+    ``"none"``, ``"id"`` (bound ``start``), ``"leaf"`` or ``"hinted_leaf"`` (bound ``hint``);
+    ``chat_id`` and ``alive`` are bound too."""
+    chat_id = bindparam("chat_id", type_=ChatMessage.__table__.c.session_id.type)
+    alive = bindparam("alive", type_=ChatMessage.__table__.c.heartbeat_at.type)
     streaming = aliased(ChatMessage)
     busy = (
         select(func.count(streaming.id))
@@ -148,24 +177,52 @@ def read_for_send(
     if newest_id:
         every = aliased(ChatMessage)
         columns.append(select(func.coalesce(func.max(every.id), 0)).scalar_subquery())
-    walk = walk_up(chat_id, start) if start is not None else None
     one = select(literal(1).label("one")).subquery("one")
-    if walk is None:
-        rows = db.session.execute(select(*columns).select_from(one)).all()
-        turns: list[Any] = []
+    if start == "none":
+        return select(*columns).select_from(one)
+    if start == "id":
+        first: Any = bindparam("start", type_=Integer())
     else:
-        path = (
-            select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status,
-                   walk.c.depth)
-            .join(walk, ChatMessage.id == walk.c.id)
-            .subquery("path")
-        )  # fmt: skip
-        rows = db.session.execute(
-            select(*columns, path.c.id, path.c.role, path.c.content, path.c.status)
-            .select_from(one.outerjoin(path, true()))
-            .order_by(path.c.depth.desc())
-        ).all()
-        turns = [row[len(columns) :] for row in rows if row[len(columns)] is not None]
+        first = _leaf(
+            chat_id, bindparam("hint", type_=Integer()) if start == "hinted_leaf" else None
+        )
+    walk = walk_up(chat_id, first)
+    path = (
+        select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status,
+               walk.c.depth)
+        .join(walk, ChatMessage.id == walk.c.id)
+        .subquery("path")
+    )  # fmt: skip
+    return (
+        select(*columns, path.c.id, path.c.role, path.c.content, path.c.status)
+        .select_from(one.outerjoin(path, true()))
+        .order_by(path.c.depth.desc())
+    )
+
+
+def read_for_send(
+    chat_id: uuid.UUID, start: LeafOf | int | None, now: datetime, newest_id: bool
+) -> SendView:
+    """The branch from the root down to ``start`` (a message id, or the chat's visible leaf),
+    whether an answer of the chat is being written (a heartbeat within the lease: a dead
+    producer's answer does not block) and, with ``newest_id``, the table's highest message
+    id: one SELECT (a one-row table joined to the branch, so that the two figures come back
+    for an empty branch too)."""
+    params: dict[str, Any] = {
+        "chat_id": chat_id,
+        "alive": now - timedelta(seconds=lease_seconds()),
+    }
+    if start is None:
+        shape = "none"
+    elif isinstance(start, LeafOf):
+        shape = "hinted_leaf" if _valid_hint(start.hint) else "leaf"
+        if shape == "hinted_leaf":
+            params["hint"] = start.hint
+    else:
+        shape, params["start"] = "id", start
+    rows = db.session.execute(_send_view_query(shape, newest_id), params).all()
+    width = 2 if newest_id else 1
+    turns = [row[width:] for row in rows if row[width] is not None] if shape != "none" else []
     first = rows[0]
     branch = Branch()
     for _id, role, content, status in turns:

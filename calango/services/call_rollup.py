@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Integer, bindparam, delete, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from calango.extensions import db
@@ -262,12 +262,33 @@ def recounted(message_id: int, enabled: bool = True) -> Iterator[None]:
         yield
         return
     fold = Fold()
-    for row in _answer_rows(ChatMessage.id == message_id, lock=True):
+    for row in _one_answer(message_id, lock=True):
         fold.add_answer(row, -1)
     yield
-    for row in _answer_rows(ChatMessage.id == message_id):
+    for row in _one_answer(message_id):
         fold.add_answer(row)
     fold.write()
+
+
+@functools.cache
+def _one_answer_query(lock: bool) -> Any:
+    """``_answer_rows`` of one message (bound ``message_id``), built once: it runs twice at
+    the end of every answer."""
+    m = ChatMessage
+    query = select(
+        m.role,
+        answer_kind(m.session_id).label("kind"),
+        session_owner(m.session_id).label("owner_id"),
+        *(getattr(m, n) for n in _ANSWER_FIELDS),
+    ).where(m.role == "assistant", m.id == bindparam("message_id", type_=Integer()))
+    return query.with_for_update() if lock else query
+
+
+def _one_answer(message_id: int, lock: bool = False) -> list[Any]:
+    return [
+        row._mapping
+        for row in db.session.execute(_one_answer_query(lock), {"message_id": message_id})
+    ]
 
 
 @contextmanager

@@ -40,8 +40,8 @@ from calango.models.types import utcnow
 from calango.services import budgets, call_rollup, network_policy, parameters
 from calango.services.branches import (
     Branch,
+    LeafOf,
     SendView,
-    leaf_expression,
     newest_message_id,
     read_branch,
     read_for_send,
@@ -410,7 +410,7 @@ def send_message(
     parent_id: int | None = None
     if session_id is not None:
         chat = _claim_for_sending(session_id, now, persona, chat_values)
-        start = leaf_expression(chat.id, found.leaf_hint)
+        start = LeafOf(found.leaf_hint)
         view = read_for_send(chat.id, start, now, newest_id=found.message_ids is None)
         refuse_if_busy(view)
         parent_id, newest_id, branch = view.branch.leaf_id, view.newest_id, view.branch
