@@ -1,14 +1,18 @@
 """How an answer's events cross processes: PostgreSQL ``LISTEN/NOTIFY``, one listener per
 process.
 
-A producer publishes each text delta, its end and Stop requests here; followers in this
-process subscribe to one message. On PostgreSQL a publisher thread batches what producers
-published into one ``SELECT pg_notify(...), ...`` statement per tick, and one listener
-connection per process (a thread, a greenlet under gevent) receives every notification and
-hands it to the local followers of that message, or stops a local producer. Both threads run
-only while there is something to do and exit when idle. On SQLite (desktop mode, one
-process) nothing crosses processes: followers of another process fall back to reading the
-row, and producers in this process are reached directly (``services.generation``).
+A producer publishes its end here, and each text delta once a follower in another process
+has asked for its text (``request_text``, which every such follower sends when it starts; the
+producer's reply, an empty piece when there is no text yet, tells it it was heard). Most
+answers are followed in the process that writes them and cost no notification. Stop requests
+go here too. Followers in this process subscribe to one message. On PostgreSQL a publisher
+thread batches what producers published into one ``SELECT pg_notify(...), ...`` statement
+per tick, and one listener connection per process (a thread, a greenlet under gevent)
+receives every notification and hands it to the local followers of that message, or stops a
+local producer. Both threads run only while there is something to do and exit when idle. On
+SQLite (desktop mode, one process) nothing crosses processes: followers of another process
+fall back to reading the row, and producers in this process are reached directly
+(``services.generation``).
 
 A notification is small: PostgreSQL refuses payloads of 8000 bytes or more, so text is cut
 into pieces of at most ``PIECE_CHARS`` characters (JSON-escaped, even the worst character
@@ -120,13 +124,14 @@ class AnswerBus:
 
     # --- publishing -----------------------------------------------------------------------
 
-    def publish_text(self, message_id: int, start: int, chunk: str) -> None:
-        """Text a local producer received, for followers in other processes."""
-        if not self.enabled or not chunk:
+    def publish_text(self, message_id: int, start: int, chunk: str, always: bool = False) -> None:
+        """Text a local producer received, for followers in other processes; ``always``: an
+        empty piece too (the answer to ``request_text`` when there is no text yet)."""
+        if not self.enabled or not (chunk or always):
             return
         payloads = [
             self._encode("d", message_id, o=start + i, t=chunk[i : i + PIECE_CHARS])
-            for i in range(0, len(chunk), PIECE_CHARS)
+            for i in range(0, max(len(chunk), 1), PIECE_CHARS)
         ]
         self._post(payloads)
 

@@ -65,6 +65,9 @@ class Generation:
     listeners: list[queue.Queue[LocalEvent]] = field(default_factory=list)
     stream: ChatStream | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
+    # A follower in another process asked for the text (``resend``): from then on each delta
+    # is published for it. Until then nothing is: most answers are followed where they run.
+    followed_elsewhere: bool = False
 
     def subscribe(self) -> tuple[str, queue.Queue[LocalEvent] | None, Done | None]:
         """The text so far, a queue of what follows (``Delta``, then one ``Done``), or — when
@@ -89,7 +92,9 @@ class Generation:
             event = Delta(chunk, len(self.text))
             for listener in self.listeners:
                 listener.put(event)
-        bus(app).publish_text(self.request.message_id, start, chunk)
+            elsewhere = self.followed_elsewhere
+        if elsewhere:
+            bus(app).publish_text(self.request.message_id, start, chunk)
 
     def finish(self, done: Done, app: Flask) -> None:
         """The final state is committed: tell every follower, here and elsewhere."""
@@ -100,10 +105,13 @@ class Generation:
         bus(app).publish_end(self.request.message_id, done.status or "")
 
     def resend(self, start: int, answers: AnswerBus) -> None:
-        """A follower elsewhere asks for the text from ``start`` on: publish it again."""
+        """A follower elsewhere asks for the text from ``start`` on: publish it, and every
+        delta after it."""
         with self.lock:
             chunk = self.text[start:] if self.done is None else ""
-        answers.publish_text(self.request.message_id, start, chunk)
+            self.followed_elsewhere = True
+        # Even with no text yet: the (empty) piece tells the follower it was heard.
+        answers.publish_text(self.request.message_id, start, chunk, always=True)
 
     def stop(self) -> None:
         """Ask the producer to stop: cancelling cuts a request still waiting for the provider's

@@ -141,8 +141,11 @@ def _follow_elsewhere(
     events = answers.subscribe(message_id)  # before reading: nothing published is missed
     row = _Row(message_id, offset)
     waiting: dict[int, str] = {}  # pieces beyond a gap, by start
-    answers.request_text(message_id, offset)  # the row lags: the producer has the rest
+    # The row lags: the producer has the rest, and publishes each delta from now on. Until it
+    # answers (a request lost while its process was not listening yet), ask again.
+    answers.request_text(message_id, offset)
     asked = time.monotonic()
+    heard = False
     last_write = time.monotonic()
     try:
         need_read = True
@@ -165,15 +168,19 @@ def _follow_elsewhere(
             if not answers.enabled:
                 timeout = FIRST_TEXT_POLL_SECONDS if row.offset == 0 else poll
             else:
-                timeout = GAP_POLL_SECONDS if waiting else CATCH_UP_SECONDS
+                timeout = GAP_POLL_SECONDS if waiting or not heard else CATCH_UP_SECONDS
             try:
                 event = events.get(timeout=min(timeout, keepalive))
             except queue.Empty:
                 need_read = True
+                if answers.enabled and not heard:
+                    answers.request_text(message_id, row.offset)
+                    asked = time.monotonic()
                 if time.monotonic() - last_write >= keepalive:
                     yield Keepalive()
                     last_write = time.monotonic()
                 continue
+            heard = heard or isinstance(event, (Piece, Ended))
             if isinstance(event, Piece):
                 waiting[event.start] = event.text
                 if event.start > row.offset and time.monotonic() - asked > GAP_POLL_SECONDS:
