@@ -181,3 +181,35 @@ def test_a_reload_served_by_another_instance_continues_where_the_page_was(
     full = messages_of(app, chat_id)[1].content
     assert "".join(_texts(events)) == full[6:]
     assert [d["status"] for d in _done(events)] == ["complete"]
+
+
+def test_an_answer_followed_where_it_runs_sends_no_text_notification(
+    app: Flask, backend: str, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    """Notifications carry text only for a follower elsewhere: followed in its own process,
+    an answer notifies its end alone (the publisher's statements are watched)."""
+    if backend != "postgresql":
+        pytest.skip("notifications are PostgreSQL's")
+    from sqlalchemy import event
+
+    notified: list[str] = []
+
+    def record(_c: Any, _cur: Any, statement: str, parameters: Any, *_a: Any) -> None:
+        if "pg_notify" in statement:
+            notified.extend(str(v) for v in dict(parameters).values())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        fake.script(chunks=[f"h{i} " for i in range(20)], delay=0.01)
+        sent = send(client, csrf, "followed here").get_json()
+        answer_id = messages_of(app, sent["chat_id"])[1].id
+        events = sse_events(client.get(f"/chats/{sent['chat_id']}/messages/{answer_id}/stream"))
+        finish(app)
+        wait_until(lambda: any('"k": "e"' in n for n in notified))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "".join(_texts(events)) == "".join(f"h{i} " for i in range(20))
+    mine = [n for n in notified if f'"m": {answer_id}' in n]
+    assert [json.loads(n)["k"] for n in mine] == ["e"]
