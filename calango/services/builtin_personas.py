@@ -147,9 +147,14 @@ def give_builtin_personas(user_id: int, language: str) -> int:
     return localize_builtin_personas(language, user_id)
 
 
+_NOT_PAGES = frozenset({"chats.stream", "chats.sidebar_fragment"})
+
+
 def _on_first_visit() -> None:
     if request.method != "GET" or (request.blueprint not in _PAGES and request.endpoint != "home"):
         return
+    if request.endpoint in _NOT_PAGES:
+        return  # an answer's event stream, a fragment: the page that opened it did this
     if preferences.setting_value(LOCALIZED_KEY) is not None:
         return  # the usual case: read from the settings already loaded for the theme
     user_id = preferences.viewer_id()
