@@ -29,6 +29,7 @@ def attachment(chat_id: uuid.UUID, message_id: int, position: int) -> Response:
         max_age=0,
         conditional=True,
     )
+    response.headers["Content-Type"] = stored.mime  # as stored (send_file would add a charset)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"
