@@ -271,3 +271,19 @@ def test_edit_and_resend_keeps_the_files(
     answer = messages_of(app, chat_id)[-1]
     assert answer.content == 'Summarise briefly\n\n<file name="doc.txt">\nlong text\n</file>'
     assert _count(app, StoredFile) == 1 and _count(app, MessageFile) == 2
+
+
+def test_exports_name_the_attachments(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    sent = send_with_files(client, csrf, "See both", [(b"a", "a.txt"), (b"# b", "b.md")])
+    chat_id = sent.get_json()["chat_id"]
+    finish(app)
+    markdown = client.get(f"/chats/{chat_id}/export.md").get_data(as_text=True)
+    assert "See both\n\nAttached: `a.txt`, `b.md`\n" in markdown
+    document = client.get(f"/chats/{chat_id}/export.json").get_json()
+    question, answer = document["chats"][0]["messages"]
+    assert [f["name"] for f in question["attachments"]] == ["a.txt", "b.md"]
+    assert question["attachments"][0] == {"name": "a.txt", "mime": "text/plain; charset=utf-8",
+                                          "size": 1}  # fmt: skip
+    assert "attachments" not in answer
