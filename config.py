@@ -203,6 +203,12 @@ class BaseConfig:
         self.MAX_MESSAGE_CHARS = _int_env("CALANGO_MAX_MESSAGE_CHARS", 100_000)
         # A form carrying a maximal message (plus selects and token) must still parse.
         self.MAX_CONTENT_LENGTH = _int_env("CALANGO_MAX_UPLOAD_BYTES", 16 * 1024 * 1024)
+        # Files attached to one message (calango.services.attachments): each at most this
+        # size, this many, and their text at most this many estimated tokens. All of a send's
+        # files together stay within MAX_CONTENT_LENGTH above.
+        self.MAX_ATTACHMENT_BYTES = _int_env("CALANGO_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+        self.MAX_ATTACHMENTS = _int_env("CALANGO_MAX_ATTACHMENTS", 8)
+        self.MAX_ATTACHMENT_TOKENS = _int_env("CALANGO_MAX_ATTACHMENT_TOKENS", 100_000)
         # Import files (history, exports) may be much larger; they are spooled to disk.
         self.MAX_IMPORT_BYTES = _int_env("CALANGO_MAX_IMPORT_BYTES", 1024 * 1024 * 1024)
         self.PROVIDER_CONNECT_TIMEOUT = _float_env("CALANGO_CONNECT_TIMEOUT", 10.0)

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import format_currency as _format_currency
+from flask_babel import gettext as _
 
 LANGUAGE_NAMES = {"en": "English", "pt_BR": "Português (Brasil)"}
 
@@ -69,6 +70,17 @@ def format_seconds(milliseconds: int | None) -> str:
     return format_decimal(Decimal(milliseconds) / 1000, format="#,##0.##")
 
 
+def format_file_size(size: int | None) -> str:
+    """A file's size in bytes, kB or MB (1000-based, as file managers show them)."""
+    if size is None:
+        return "—"
+    if size < 1000:
+        return _("%(n)s B", n=format_decimal(size))
+    if size < 1_000_000:
+        return _("%(n)s kB", n=format_decimal(Decimal(size) / 1000, format="#,##0"))
+    return _("%(n)s MB", n=format_decimal(Decimal(size) / 1_000_000, format="#,##0.#"))
+
+
 def init_i18n(app: Flask, babel: Babel) -> None:
     """Bind Flask-Babel and expose the formatting helpers to templates."""
     babel.init_app(
@@ -80,6 +92,7 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     app.jinja_env.filters["when"] = format_when
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["seconds"] = format_seconds
+    app.jinja_env.filters["filesize"] = format_file_size
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

@@ -10,17 +10,18 @@ import uuid
 from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
 from calango.access import is_admin
 from calango.accounts import current_user_id
 from calango.extensions import db
-from calango.models import ArenaRound, ChatMessage, ChatSession, Persona
+from calango.models import ArenaRound, ChatMessage, ChatSession, MessageFile, Persona, StoredFile
 from calango.services import personas
 
 __all__ = [
     "editable_persona_or_404",
     "owned_chat_or_404",
+    "owned_file_or_404",
     "owned_message_or_404",
     "owned_round_or_404",
     "visible_persona_or_404",
@@ -60,6 +61,30 @@ def owned_message_or_404(message_id: int, chat_id: uuid.UUID | None = None) -> C
     if message is None:
         abort(404, description=_("This message does not exist or was deleted."))
     return message
+
+
+def owned_file_or_404(
+    chat_id: uuid.UUID, message_id: int, position: int
+) -> tuple[MessageFile, StoredFile]:
+    """A file of a message of one of the current user's chats, with its bytes, else 404."""
+    row = None
+    if 0 < message_id <= _ID_MAX and 0 <= position < 2**15:
+        row = db.session.execute(
+            select(MessageFile, StoredFile)
+            .join(StoredFile, StoredFile.id == MessageFile.file_id)
+            .join(ChatMessage, ChatMessage.id == MessageFile.message_id)
+            .join(ChatSession, ChatSession.id == ChatMessage.session_id)
+            .where(
+                MessageFile.message_id == message_id,
+                MessageFile.position == position,
+                ChatMessage.session_id == chat_id,
+                ChatSession.owner_id == current_user_id(),
+            )
+            .options(undefer(StoredFile.data))
+        ).first()
+    if row is None:
+        abort(404, description=_("This file does not exist or was deleted."))
+    return row[0], row[1]
 
 
 def owned_round(round_id: int, owner_id: int | None = None) -> ArenaRound | None:

@@ -122,3 +122,66 @@ def sse_events(response: Any) -> list[tuple[str, str, str | None]]:
         if "data" in fields:
             events.append((fields.get("event", "message"), fields["data"], fields.get("id")))
     return events
+
+
+def send_with_files(
+    client: FlaskClient,
+    token: str,
+    text: str,
+    files: list[tuple[bytes, str]],
+    chat_id: Any = None,
+    provider: str = "Fake",
+    model: str = FAKE_MODEL,
+    json: bool = True,
+) -> Any:
+    """POST a message with attached files ``(bytes, name)`` as the multipart composer does."""
+    import io
+
+    url = f"/chats/{chat_id}/messages" if chat_id else "/chats/messages"
+    headers = {"Accept": "application/json"} if json else {}
+    data = {
+        "csrf_token": token,
+        "content": text,
+        "provider": provider,
+        "model": model,
+        "persona": "Calango (Default)",
+        "files": [(io.BytesIO(content), name) for content, name in files],
+    }
+    return client.post(url, data=data, headers=headers, content_type="multipart/form-data")
+
+
+def png_bytes(width: int, height: int, colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A PNG of one colour."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def pdf_bytes(text: str | None) -> bytes:
+    """A one-page PDF showing ``text`` (None: a blank page, as a scan without text reads)."""
+    stream = f"BT /F1 18 Tf 40 100 Td ({text}) Tj ET".encode() if text is not None else b""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 200] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)

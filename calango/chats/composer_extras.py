@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import current_app
+
 from calango.accounts import current_user_id
 from calango.chats.forms import MessageForm
 from calango.llm import ChatParams
@@ -13,6 +15,7 @@ from calango.models import ChatSession
 from calango.services import parameters
 from calango.services.chat_totals import ChatTotals, chat_totals
 from calango.services.composer import ComposerOptions, model_value
+from calango.services.file_intake import Upload
 from calango.services.personas import find_visible
 from calango.services.profile import load_profile
 
@@ -84,3 +87,16 @@ def message_text(form: MessageForm) -> str:
     typed = form.content.data or ""
     starter = form.starter.data or ""
     return typed if typed.strip() or not starter else starter
+
+
+def uploads(form: MessageForm) -> list[Upload]:
+    """The attached files as sent (an empty file input sends one nameless part: skipped).
+    Each is read up to one byte past the size limit: enough to refuse it by name."""
+    limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+    found = []
+    for storage in form.files.data or []:
+        if not getattr(storage, "filename", None):
+            continue
+        data = storage.stream.read(limit + 1)
+        found.append(Upload(storage.filename, data, storage.mimetype or ""))
+    return found

@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
+    MultipleFileField,
     SelectField,
     StringField,
     SubmitField,
@@ -59,6 +60,8 @@ class MessageForm(FlaskForm):
     # Hidden fields get an empty label: a default one would be translated as the form is
     # made, reading the language before the send's first statement primes it.
     profile_offered = HiddenField("")
+    # Text files, PDFs and images (checked by services.file_intake, not by the browser).
+    files = MultipleFileField(_l("Attach files"))
     # A starter prompt's button (on an empty chat) posts its text here.
     starter = HiddenField("")
     submit = SubmitField(_l("Send"))

@@ -127,6 +127,7 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
             form.model.data or "",
             form.persona.data or "",
             composer_extras.send_options(form),
+            composer_extras.uploads(form),
         )
     except chat_service.ChatInputError as exc:
         if _wants_json():

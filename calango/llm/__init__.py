@@ -5,7 +5,8 @@ the fake provider alone (tests/fakes/provider_server.py).
 """
 
 from calango.llm.cancel import CancelToken
-from calango.llm.context import context_window, estimate_tokens, trim_to_budget
+from calango.llm.content import ImagePart, image_tokens
+from calango.llm.context import context_window, estimate_tokens, message_tokens, trim_to_budget
 from calango.llm.errors import (
     AddressRefused,
     AuthError,
@@ -43,6 +44,7 @@ from calango.llm.streaming import (
     open_chat_stream,
     warm_up,
 )
+from calango.llm.vision import can_see_images
 
 __all__ = [
     "EFFORTS",
@@ -58,6 +60,7 @@ __all__ = [
     "ConnectionLostError",
     "Event",
     "Finish",
+    "ImagePart",
     "NotAnApiError",
     "NotFoundError",
     "Price",
@@ -69,15 +72,18 @@ __all__ = [
     "ServerError",
     "TextDelta",
     "Usage",
+    "can_see_images",
     "compute_cost",
     "context_window",
     "env_key_names",
     "estimate_tokens",
     "find_price",
+    "image_tokens",
     "is_local",
     "is_reasoning_model",
     "key_source",
     "list_models",
+    "message_tokens",
     "official_family",
     "open_chat_stream",
     "provider_family",

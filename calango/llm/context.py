@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from calango.llm.content import image_tokens
+
 DEFAULT_CONTEXT_WINDOW = 32768
 
 # Longest matching prefix wins (matched against the model id lowercased, with any
@@ -65,8 +67,12 @@ def context_window(model: str) -> int:
     return _WINDOWS[best] if best else DEFAULT_CONTEXT_WINDOW
 
 
-def _message_tokens(message: dict[str, Any]) -> int:
-    return estimate_tokens(str(message.get("content") or ""))
+def message_tokens(message: dict[str, Any]) -> int:
+    """A context message's estimated tokens: its text and its pictures."""
+    tokens = estimate_tokens(str(message.get("content") or ""))
+    for image in message.get("images") or ():
+        tokens += image_tokens(image.width, image.height)
+    return tokens
 
 
 def trim_to_budget(messages: list[dict[str, Any]], budget_tokens: int) -> list[dict[str, Any]]:
@@ -81,8 +87,8 @@ def trim_to_budget(messages: list[dict[str, Any]], budget_tokens: int) -> list[d
     while lead < len(messages) - 1 and messages[lead].get("role") == "system":
         lead += 1
     head, middle, last = messages[:lead], list(messages[lead:-1]), messages[-1]
-    fixed = sum(_message_tokens(m) for m in head) + _message_tokens(last)
-    sizes = [_message_tokens(m) for m in middle]
+    fixed = sum(message_tokens(m) for m in head) + message_tokens(last)
+    sizes = [message_tokens(m) for m in middle]
     total = fixed + sum(sizes)
     start = 0
     while start < len(middle) and total > budget_tokens:

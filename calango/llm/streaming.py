@@ -21,7 +21,8 @@ import httpx2
 
 from calango.llm.cancel import CancelToken, close_quietly, shutdown_response
 from calango.llm.clients import anthropic_client, check_kind, openai_client
-from calango.llm.context import estimate_tokens
+from calango.llm.content import anthropic_message, openai_message
+from calango.llm.context import estimate_tokens, message_tokens
 from calango.llm.errors import (
     NotAnApiError,
     ProviderError,
@@ -187,7 +188,7 @@ def _refuse_non_stream(response: httpx2.Response) -> None:
 
 
 def _prompt_estimate(messages: list[dict[str, Any]]) -> int:
-    return sum(estimate_tokens(str(m.get("content") or "")) for m in messages)
+    return sum(message_tokens(m) for m in messages)
 
 
 def open_chat_stream(
@@ -200,7 +201,8 @@ def open_chat_stream(
 ) -> ChatStream:
     """Send the conversation and return its streamed answer once the provider has accepted it.
 
-    ``messages`` are ``{"role": "system" | "user" | "assistant", "content": str}``. Raises
+    ``messages`` are ``{"role": "system" | "user" | "assistant", "content": str}``, a user
+    turn possibly with ``"images": [ImagePart, ...]`` (``llm/content.py``). Raises
     ``ProviderError`` subclasses for refused requests and unreachable providers, and
     ``RequestCancelled`` once ``cancel`` is cancelled (which also cuts a request waiting for
     the provider's first byte). Failed attempts that may succeed again are retried up to
@@ -259,7 +261,7 @@ def _open_openai(
     extra = openai_fields(params, model, official)
     stream = client.chat.completions.create(
         model=model,
-        messages=[{"role": m["role"], "content": m["content"]} for m in messages],  # type: ignore[misc]
+        messages=[openai_message(m) for m in messages],  # type: ignore[misc]
         stream=True,
         stream_options={"include_usage": True},
         **extra,
@@ -276,9 +278,7 @@ def _open_anthropic(
 ) -> httpx2.Response:
     client = anthropic_client(settings, max_retries=0, read=budget)
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system" and m["content"])
-    turns = [
-        {"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"
-    ]
+    turns = [anthropic_message(m) for m in messages if m["role"] != "system"]
     extra: dict[str, Any] = {"system": system} if system else {}
     fields = anthropic_fields(params, model)
     if "temperature" in fields:

@@ -1,6 +1,7 @@
 """Calango's models, one module per aggregate."""
 
 from calango.models.arena import ArenaContender, ArenaRound, ArenaVote, VoteOutcome
+from calango.models.attachment import FileKind, MessageFile, StoredFile
 from calango.models.call import CallKind, ProviderCall
 from calango.models.call_rollup import CallRollup, CallRollupState, CallSpeedRollup
 from calango.models.chat import ChatMessage, ChatSession, MessageStatus, SessionKind
@@ -22,14 +23,17 @@ __all__ = [
     "CallSpeedRollup",
     "ChatMessage",
     "ChatSession",
+    "FileKind",
     "ImportJob",
     "JobStatus",
+    "MessageFile",
     "MessageStatus",
     "Persona",
     "Provider",
     "ProviderCall",
     "SessionKind",
     "Setting",
+    "StoredFile",
     "User",
     "UserSetting",
     "VoteOutcome",

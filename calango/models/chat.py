@@ -205,6 +205,9 @@ class ChatMessage(db.Model):
     # "who I am" profile was in its context.
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     profile_sent: Mapped[bool | None] = mapped_column(Boolean)
+    # How many files the message carries (calango.models.attachment.MessageFile); NULL for
+    # none, so that reading a branch or a page tells whether the links need a read at all.
+    file_count: Mapped[int | None] = mapped_column(SmallInteger)
 
     chat: Mapped[ChatSession] = relationship(back_populates="messages")
 

@@ -25,28 +25,25 @@ ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 MIME_TYPE = "image/png"
 
 
-class AvatarRefused(ValueError):
-    """The upload cannot be an avatar; the message is translated and safe to show."""
+class ImageRefused(ValueError):
+    """The upload cannot be used as an image; the message is translated and safe to show."""
 
 
-def make_avatar(data: bytes) -> bytes:
-    """A square PNG of at most ``AVATAR_SIZE`` pixels made from an uploaded image.
+AvatarRefused = ImageRefused  # what the persona form catches
 
-    Raises :class:`AvatarRefused` for anything that is not a reasonably sized raster image.
-    """
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise AvatarRefused(
-            _(
-                "The image is larger than %(limit)s MB. Pick a smaller one.",
-                limit=format_number(MAX_UPLOAD_BYTES // (1024 * 1024)),
-            )
-        )
+
+def open_image(data: bytes, draft_side: int) -> Image.Image:
+    """The first frame of an uploaded raster image, decoded safely (see the module's rules);
+    a JPEG is decoded at a reduced scale when it is much larger than ``draft_side``.
+
+    Raises :class:`ImageRefused` for an empty upload, anything Pillow does not open as a PNG,
+    JPEG, WebP or GIF, and dimensions beyond ``MAX_PIXELS`` / ``MAX_SIDE``."""
     if not data:
-        raise AvatarRefused(_("The file is empty."))
-    not_an_image = AvatarRefused(
+        raise ImageRefused(_("The file is empty."))
+    not_an_image = ImageRefused(
         _("This file is not an image Calango can use. Upload a PNG, JPEG, WebP or GIF.")
     )
-    too_many_pixels = AvatarRefused(
+    too_many_pixels = ImageRefused(
         _(
             "The image has more than %(limit)s million pixels. Pick a smaller one.",
             limit=format_number(MAX_PIXELS // 1_000_000),
@@ -61,9 +58,9 @@ def make_avatar(data: bytes) -> bytes:
             if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
                 raise too_many_pixels
             image.seek(0)  # the first frame of an animation
-            image.draft("RGB", (AVATAR_SIZE * 2, AVATAR_SIZE * 2))  # JPEG: decode smaller
+            image.draft("RGB", (draft_side, draft_side))  # JPEG: decode smaller
             image.load()
-    except AvatarRefused:
+    except ImageRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise too_many_pixels from None
@@ -75,6 +72,22 @@ def make_avatar(data: bytes) -> bytes:
         EOFError,
     ):
         raise not_an_image from None
+    return image
+
+
+def make_avatar(data: bytes) -> bytes:
+    """A square PNG of at most ``AVATAR_SIZE`` pixels made from an uploaded image.
+
+    Raises :class:`AvatarRefused` for anything that is not a reasonably sized raster image.
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise AvatarRefused(
+            _(
+                "The image is larger than %(limit)s MB. Pick a smaller one.",
+                limit=format_number(MAX_UPLOAD_BYTES // (1024 * 1024)),
+            )
+        )
+    image = open_image(data, AVATAR_SIZE * 2)
     image = ImageOps.exif_transpose(image)
     image = image.convert("RGBA")
     square = ImageOps.fit(image, (AVATAR_SIZE, AVATAR_SIZE), method=Image.Resampling.LANCZOS)

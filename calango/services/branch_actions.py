@@ -18,10 +18,10 @@ from sqlalchemy import case, delete, select
 from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.i18n import format_number
-from calango.llm import ProviderSettings, find_price
+from calango.llm import ProviderSettings, can_see_images, find_price
 from calango.models import ChatMessage, ChatSession, MessageStatus, Persona, Provider
 from calango.models.types import utcnow
-from calango.services import branches, call_rollup, generation
+from calango.services import attachments, branches, call_rollup, generation
 from calango.services.chat import (
     ChatInputError,
     _claim_for_sending,
@@ -30,6 +30,7 @@ from calango.services.chat import (
     refuse_over_budget,
     resolve_provider,
 )
+from calango.services.file_intake import PreparedFile
 from calango.services.generation import Generation, GenerationRequest, request_stop
 from calango.services.message_html import final_html_values
 from calango.services.personas import visible_to
@@ -98,11 +99,12 @@ def _message(chat: ChatSession, message_id: int, *roles: str) -> ChatMessage:
     return message
 
 
-def _clean_text(text: str) -> str:
-    """The same checks as a send (calango.services.chat.send_message)."""
+def _clean_text(text: str, allow_empty: bool = False) -> str:
+    """The same checks as a send (calango.services.chat.send_message); a question with
+    files may have no text."""
     limit = current_app.config["MAX_MESSAGE_CHARS"]
     text = text.replace("\r\n", "\n")
-    if not text.strip():
+    if not text.strip() and not allow_empty:
         raise ChatInputError(_("Type a message before sending."))
     if len(text) > limit:
         raise ChatInputError(
@@ -124,9 +126,11 @@ def _answer(
     provider_name: str,
     model_value: str,
     persona_name: str,
+    files_of: ChatMessage | None = None,
 ) -> Started:
     """Write a new version under ``parent``: a question ``new_text`` (a sibling of the edited
-    one) and its answer, or (``new_text`` None) only an answer to ``parent``."""
+    one, keeping the files of ``files_of``, the question edited) and its answer, or
+    (``new_text`` None) only an answer to ``parent``."""
     refuse_over_budget()
     provider, settings, model = resolve_provider(provider_name, model_value)
     persona = _persona(persona_name)
@@ -134,8 +138,20 @@ def _answer(
     chat = _claim_for_sending(chat.id, now, persona)  # also sets the persona, leaf_id NULL
     view = branches.read_for_send(chat.id, parent.id if parent else None, now, newest_id=False)
     refuse_if_busy(view)
+    files: list[PreparedFile] = []
+    if files_of is not None and files_of.file_count:
+        files = attachments.load_for_context([files_of.id]).get(files_of.id, [])
+        if attachments.has_images(files) and not can_see_images(model):
+            db.session.rollback()
+            raise ChatInputError(
+                _(
+                    "The model “%(model)s” cannot see images, so nothing was sent. Pick a "
+                    "model that can (such as GPT-4o, Claude or Gemini).",
+                    model=model,
+                )
+            )
     context = build_context(
-        chat, persona.prompt if persona else None, new_text, model, branch=view.branch
+        chat, persona.prompt if persona else None, new_text, model, view.branch, files=files
     )
     answer_to = parent
     if new_text is not None:
@@ -143,9 +159,11 @@ def _answer(
             session_id=chat.id, role="user", content=new_text, timestamp=now,
             persona=chat.persona, status=MessageStatus.COMPLETE,
             parent_id=parent.id if parent else None, **final_html_values(new_text),
+            file_count=len(files) or None,
         )  # fmt: skip
         db.session.add(answer_to)
         db.session.flush()
+        attachments.store(answer_to.id, files)  # the edited question's files, linked again
     assistant = ChatMessage(
         session_id=chat.id, role="assistant", content="", timestamp=now,
         status=MessageStatus.STREAMING, provider=provider.name, model=model,
@@ -193,9 +211,9 @@ def edit_and_resend(
     """Send an edited copy of question ``message_id`` in its place (a sibling: the original
     and what followed it stay as a version)."""
     question = _message(chat, message_id, "user")
-    text = _clean_text(text)
+    text = _clean_text(text, allow_empty=bool(question.file_count))
     parent = db.session.get(ChatMessage, question.parent_id) if question.parent_id else None
-    return _answer(chat, parent, text, provider_name, model_value, persona_name)
+    return _answer(chat, parent, text, provider_name, model_value, persona_name, question)
 
 
 def editable(chat: ChatSession, message_id: int) -> ChatMessage:
@@ -226,7 +244,9 @@ def delete_message(chat: ChatSession, message_id: int) -> int:
         request_stop(streaming_id)
     parent = message.parent_id
     call_rollup.forget_messages(doomed)  # their calls leave A Cuca, as a deleted chat's do
+    file_ids = attachments.file_ids_of_messages(doomed)
     db.session.execute(delete(ChatMessage).where(ChatMessage.id.in_(doomed)))
+    attachments.forget_unlinked(file_ids)
     siblings = [i for i in tree.get(parent, []) if i != message.id]
     for gone in doomed:
         tree.pop(gone, None)

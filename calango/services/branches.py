@@ -54,6 +54,15 @@ class Branch:
 
     turns: list[tuple[str, str]] = field(default_factory=list)
     leaf_id: int | None = None
+    # Turns whose message has files: turn index → message id (read only when not empty).
+    files: dict[int, int] = field(default_factory=dict)
+
+    def add(self, message_id: int, role: str, content: str, status: str, files: int | None) -> None:
+        """Keep a message of the branch if it is sent to models."""
+        if role in SENT_ROLES and status != MessageStatus.STREAMING and (content.strip() or files):
+            if files:
+                self.files[len(self.turns)] = message_id
+            self.turns.append((role, content))
 
 
 @dataclass
@@ -117,13 +126,18 @@ def read_branch_from(chat_id: uuid.UUID, start: ColumnElement[Any] | int | None)
         return branch
     walk = walk_up(chat_id, start)
     rows = db.session.execute(
-        select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status)
+        select(
+            ChatMessage.id,
+            ChatMessage.role,
+            ChatMessage.content,
+            ChatMessage.status,
+            ChatMessage.file_count,
+        )
         .join(walk, ChatMessage.id == walk.c.id)
         .order_by(walk.c.depth.desc())
     ).all()
-    for _id, role, content, status in rows:
-        if role in SENT_ROLES and status != MessageStatus.STREAMING and content.strip():
-            branch.turns.append((role, content))
+    for row in rows:
+        branch.add(*row)
     branch.leaf_id = rows[-1].id if rows else None
     return branch
 
@@ -189,12 +203,12 @@ def _send_view_query(start: str, newest_id: bool) -> Select[Any]:
     walk = walk_up(chat_id, first)
     path = (
         select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status,
-               walk.c.depth)
+               ChatMessage.file_count, walk.c.depth)
         .join(walk, ChatMessage.id == walk.c.id)
         .subquery("path")
     )  # fmt: skip
     return (
-        select(*columns, path.c.id, path.c.role, path.c.content, path.c.status)
+        select(*columns, path.c.id, path.c.role, path.c.content, path.c.status, path.c.file_count)
         .select_from(one.outerjoin(path, true()))
         .order_by(path.c.depth.desc())
     )
@@ -225,9 +239,8 @@ def read_for_send(
     turns = [row[width:] for row in rows if row[width] is not None] if shape != "none" else []
     first = rows[0]
     branch = Branch()
-    for _id, role, content, status in turns:
-        if role in SENT_ROLES and status != MessageStatus.STREAMING and content.strip():
-            branch.turns.append((role, content))
+    for row in turns:
+        branch.add(*row)
     branch.leaf_id = turns[-1][0] if turns else None
     return SendView(branch, bool(first[0]), int(first[1]) if newest_id else None)
 

@@ -4,6 +4,7 @@ calango.services.composer)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from calango.extensions import db
 from calango.i18n import format_number
 from calango.llm import (
     ProviderSettings,
+    can_see_images,
     context_window,
     env_key_names,
     find_price,
@@ -37,7 +39,7 @@ from calango.models import (
 from calango.models.chat import TITLE_MAX
 from calango.models.names import normalize_name
 from calango.models.types import utcnow
-from calango.services import budgets, call_rollup, network_policy, parameters
+from calango.services import attachments, budgets, call_rollup, network_policy, parameters
 from calango.services.branches import (
     Branch,
     LeafOf,
@@ -48,6 +50,7 @@ from calango.services.branches import (
 )
 from calango.services.builtin_personas import persona_name_keys
 from calango.services.composer import split_model_value
+from calango.services.file_intake import AttachmentRefused, PreparedFile, Upload, prepare_files
 from calango.services.generation import (
     Generation,
     GenerationRequest,
@@ -268,22 +271,41 @@ def build_context(
     model: str,
     branch: Branch | None = None,
     profile: str | None = None,
-) -> list[dict[str, str]]:
+    files: Sequence[PreparedFile] = (),
+) -> list[dict[str, Any]]:
     """System prompt, the "who I am" profile (a second system block), the visible branch's
-    messages in order (only the text they hold), the new message (None: the branch already
-    ends with the question, as when regenerating); trimmed oldest-first to the model's context
-    budget. ``branch`` is the turns when the caller read them already."""
-    messages: list[dict[str, str]] = []
+    messages in order (their text and files), the new message with its ``files`` (None: the
+    branch already ends with the question, as when regenerating); trimmed oldest-first to the
+    model's context budget. ``branch`` is the turns when the caller read them already.
+
+    Files are read only when the branch has some (``Branch.files``); pictures go to models
+    that can see them, a note to the others (``services.attachments``)."""
+    messages: list[dict[str, Any]] = []
     if persona_prompt:
         messages.append({"role": "system", "content": persona_prompt})
     if profile:
         messages.append({"role": "system", "content": profile})
     if branch is None and chat is not None:
         branch = read_branch(chat, chat.leaf_id)  # one query whatever the chat's length
+    vision: bool | None = None
     if branch is not None:
-        messages.extend({"role": role, "content": content} for role, content in branch.turns)
+        attached = attachments.load_for_context(branch.files.values()) if branch.files else {}
+        if attached:
+            vision = can_see_images(model)
+        for index, (role, content) in enumerate(branch.turns):
+            message_files = attached.get(branch.files.get(index, -1))
+            if message_files:
+                messages.append(
+                    attachments.context_message(role, content, message_files, bool(vision))
+                )
+            else:
+                messages.append({"role": role, "content": content})
     if new_text is not None:
-        messages.append({"role": "user", "content": new_text})
+        if files:
+            vision = can_see_images(model) if vision is None else vision
+            messages.append(attachments.context_message("user", new_text, files, vision))
+        else:
+            messages.append({"role": "user", "content": new_text})
     window = context_window(model)
     reserve = min(4096, window // 4)
     return trim_to_budget(messages, window - reserve)
@@ -360,17 +382,26 @@ def send_message(
     model: str,
     persona_name: str,
     options: parameters.SendOptions | None = None,
+    uploads: Sequence[Upload] = (),
 ) -> SendResult:
     """Commit the user message and a ``streaming`` assistant message, then start the answer.
 
     ``options`` carries the chat's model parameters (the persona's defaults fill what is not
-    set) and the profile toggle.
+    set) and the profile toggle; ``uploads`` the attached files (checked first, before any
+    statement: ``services.file_intake``; a picture for a model that cannot see it is refused
+    before anything is saved or sent).
 
     Raises ChatInputError (translated) for anything the user must fix; nothing is saved then.
     """
     limit = current_app.config["MAX_MESSAGE_CHARS"]
     text = text.replace("\r\n", "\n")  # browsers submit textarea lines with CRLF
-    if not text.strip():
+    files: list[PreparedFile] = []
+    if uploads:
+        try:
+            files = prepare_files(list(uploads))
+        except AttachmentRefused as exc:
+            raise ChatInputError(exc.message, status=exc.status) from None
+    if not text.strip() and not files:
         raise ChatInputError(_("Type a message before sending."))
     if len(text) > limit:
         raise ChatInputError(
@@ -386,6 +417,14 @@ def send_message(
     refuse_over_budget(found.default_budget)
     persona = found.persona
     provider, settings, model = _resolve_provider(found.provider, provider_name, model)
+    if files and attachments.has_images(files) and not can_see_images(model):
+        raise ChatInputError(
+            _(
+                "The model “%(model)s” cannot see images, so nothing was sent. Pick a model "
+                "that can (such as GPT-4o, Claude or Gemini), or remove the images.",
+                model=model,
+            )
+        )
     persona_prompt = None
     if persona_name:
         if persona is None:
@@ -418,10 +457,11 @@ def send_message(
         branch = Branch()
     # The profile setting was primed by the lookup; the toggle holds or the chat's choice.
     profile = block_for(chat, options.profile)
-    context = build_context(chat, persona_prompt, text, model, branch, profile=profile)
+    context = build_context(chat, persona_prompt, text, model, branch, profile, files)
     if chat is None:
+        title = title_from(text) if text.strip() else title_from(files[0].name)
         chat = ChatSession(
-            id=uuid.uuid4(), title=title_from(text), created_at=now, updated_at=now,
+            id=uuid.uuid4(), title=title, created_at=now, updated_at=now,
             owner_id=current_user_id(),
             persona=persona_name or None, persona_id=persona.id if persona else None,
             **chat_values,
@@ -440,17 +480,19 @@ def send_message(
     rows = [
         dict(id=user_id, parent_id=parent_id, role="user", content=text,
              status=MessageStatus.COMPLETE, provider=None, model=None, heartbeat_at=None,
-             params=None, profile_sent=None, **common, **final_html_values(text)),
+             params=None, profile_sent=None, file_count=len(files) or None, **common,
+             **final_html_values(text)),
         dict(id=assistant_id, parent_id=user_id, role="assistant", content="",
              status=MessageStatus.STREAMING, provider=provider.name, model=model,
              heartbeat_at=now, params=params.as_json() or None,
-             profile_sent=profile is not None, **common, **NO_HTML),
+             profile_sent=profile is not None, file_count=None, **common, **NO_HTML),
     ]  # fmt: skip
     inserted = db.session.scalars(
         insert(ChatMessage).returning(ChatMessage), rows, execution_options={"render_nulls": True}
     )
     by_role = {m.role: m for m in inserted}
     user_message, assistant = by_role["user"], by_role["assistant"]
+    attachments.store(user_message.id, files)  # no statement without files
     remember_chat_choice(provider, model, persona)
     with user_kept_loaded():  # the page rendered next reads the user: no second SELECT
         db.session.commit()
@@ -484,7 +526,8 @@ def rename_chat(chat: ChatSession, title: str) -> None:
 
 
 def delete_chat(chat: ChatSession) -> None:
-    """Delete a chat and its messages, stopping an answer still being written."""
+    """Delete a chat, its messages and the files no other message links to, stopping an
+    answer still being written."""
     streaming = db.session.scalars(
         select(ChatMessage.id).where(
             ChatMessage.session_id == chat.id, ChatMessage.status == MessageStatus.STREAMING
@@ -493,5 +536,8 @@ def delete_chat(chat: ChatSession) -> None:
     for message_id in streaming:
         request_stop(message_id)
     call_rollup.forget_chat(chat.id)  # its calls leave A Cuca with it
+    file_ids = attachments.file_ids_of_chat(chat.id)
     db.session.delete(chat)
+    db.session.flush()
+    attachments.forget_unlinked(file_ids)
     db.session.commit()

@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
@@ -46,7 +47,7 @@ class GenerationRequest:
     message_id: int
     settings: ProviderSettings
     model: str
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]  # llm.open_chat_stream's messages (text, images)
     price: Price | None
     locale: str = "en"
     params: ChatParams = field(default_factory=ChatParams)

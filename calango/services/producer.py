@@ -29,6 +29,7 @@ from calango.llm import (
     Usage,
     compute_cost,
     estimate_tokens,
+    message_tokens,
     open_chat_stream,
 )
 from calango.models import ChatMessage, MessageStatus
@@ -150,7 +151,7 @@ def final_values(generation: Generation, outcome: Outcome) -> dict[str, Any]:
     if usage is None and text:
         # A partial answer still cost what was streamed: estimate both sides. A request
         # refused before any token (401, 429, ...) is not billed: no usage, no cost.
-        prompt = sum(estimate_tokens(m["content"]) for m in request.messages)
+        prompt = sum(message_tokens(m) for m in request.messages)
         usage = Usage(prompt, estimate_tokens(text), estimated=True)
     first = outcome.first_token_at
     return {

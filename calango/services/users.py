@@ -229,6 +229,9 @@ def delete_user(actor: User, user: User, *, hand_to: User | None = None) -> None
     )
     db.session.delete(user)
     db.session.flush()
+    from calango.services import attachments
+
+    attachments.forget_unlinked()  # the files of their deleted chats
     if hand_to is not None:
         from calango.services import call_rollup
 

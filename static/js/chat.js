@@ -197,6 +197,7 @@
         }
         hideError();
         textarea.value = "";
+        composer.dispatchEvent(new CustomEvent("calango:sent")); // attachments.js clears its files
         const empty = document.getElementById("empty-chat");
         if (empty) {
           empty.remove();

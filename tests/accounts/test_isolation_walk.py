@@ -26,7 +26,14 @@ from calango.models import (
 from calango.services.network_policy import set_local_providers_allowed
 from tests.accounts.conftest import Person
 from tests.arena.conftest import MODELS, PRICES, pair, round_id_from, start_round
-from tests.helpers import add_provider, csrf_token_from, finish, messages_of, send
+from tests.helpers import (
+    add_provider,
+    csrf_token_from,
+    finish,
+    messages_of,
+    send,
+    send_with_files,
+)
 
 SECRET = "Xylophonist"
 # What of A's rows a page could show (the search query itself is echoed, so not SECRET alone).
@@ -46,6 +53,7 @@ SCOPE_RULES: set[str] = set()
 class Data:
     chat_id: uuid.UUID
     message_id: int
+    question_id: int  # carries a file (chats.attachment)
     round_id: int
     round_session_id: uuid.UUID
     round_message_id: int
@@ -109,10 +117,14 @@ def _fingerprint(app: Flask, owner_id: int) -> list[tuple[Any, ...]]:
 def data_of_a(app: Flask, a: Person, provider: Provider) -> Data:
     """A's chat (with an answer), arena round, persona and import job."""
     token = csrf_token_from(a.client, "/chats/")
-    sent = send(a.client, token, f"Tell me about the {SECRET}", model="fake-model")
+    notes = (f"notes about the {SECRET}".encode(), "notes.txt")
+    sent = send_with_files(
+        a.client, token, f"Tell me about the {SECRET}", [notes], model="fake-model"
+    )
     assert sent.status_code == 201, sent.get_data(as_text=True)[:300]
     chat_id = uuid.UUID(sent.get_json()["chat_id"])
     finish(app)
+    question_id = messages_of(app, chat_id)[0].id
     answer = messages_of(app, chat_id)[1]
     assert answer.status == "complete", answer.error
     message_id = answer.id
@@ -155,6 +167,7 @@ def data_of_a(app: Flask, a: Person, provider: Provider) -> Data:
         return Data(
             chat_id=chat_id,
             message_id=message_id,
+            question_id=question_id,
             round_id=round_id,
             round_session_id=contender.session_id,
             round_message_id=round_message_id,
@@ -167,9 +180,12 @@ def data_of_a(app: Flask, a: Person, provider: Provider) -> Data:
 def _arguments(rule: Any, data: Data, user_ids: dict[str, int]) -> dict[str, Any] | None:
     """A's ids for ``rule``'s arguments; None when the rule names no row at all."""
     arena = rule.endpoint.startswith("arena.")
+    message_id = data.round_message_id if arena else data.message_id
+    if rule.endpoint == "chats.attachment":
+        message_id = data.question_id  # the message with the file
     values = {
         "chat_id": data.chat_id,
-        "message_id": data.round_message_id if arena else data.message_id,
+        "message_id": message_id,
         "round_id": data.round_id,
         "session_id": data.round_session_id,
         "persona_id": data.persona_id,
@@ -240,6 +256,8 @@ def test_b_reaches_none_of_a_rows_by_any_route(
     # A still reaches everything of theirs.
     assert a.client.get(f"/chats/{data_of_a.chat_id}").status_code == 200
     assert a.client.get(f"/rinha/{data_of_a.round_id}").status_code == 200
+    file_url = f"/chats/{data_of_a.chat_id}/messages/{data_of_a.question_id}/files/0"
+    assert a.client.get(file_url).data == f"notes about the {SECRET}".encode()
 
 
 def test_lists_and_search_of_b_show_nothing_of_a(

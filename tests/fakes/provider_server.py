@@ -12,6 +12,7 @@ production code paths against it. Behaviour is scripted per test::
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -49,6 +50,9 @@ class Script:
     replies: list[str] | None = None
     # Answer with the request's system text (every system message / Anthropic's system).
     echo_system: bool = False
+    # Answer with the last user message: its text, then "[image <type> <bytes> bytes]" for
+    # each picture it carries (decoded from the wire format, which is checked).
+    echo_user: bool = False
     # Request fields this server does not know: a request with one gets a 400 (an older
     # OpenAI-compatible server and ``response_format``).
     refuse_fields: tuple[str, ...] = ()
@@ -77,6 +81,56 @@ def _system_text(body: dict[str, Any]) -> str:
     elif isinstance(system, list):
         parts += [str(b.get("text", "")) for b in system if isinstance(b, dict)]
     return "\n\n".join(p for p in parts if p)
+
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+
+
+class BadImagePart(ValueError):
+    """A content part that the real API would refuse (400)."""
+
+
+def _data_url(url: Any) -> tuple[str, bytes]:
+    match = re.fullmatch(r"data:([a-z/+.-]+);base64,([A-Za-z0-9+/=]+)", str(url or ""))
+    if not match or match.group(1) not in IMAGE_TYPES:
+        raise BadImagePart(f"image_url must be a data: URL of an image, got {str(url)[:40]!r}")
+    return match.group(1), base64.b64decode(match.group(2), validate=True)
+
+
+def content_parts(content: Any) -> tuple[str, list[tuple[str, bytes]]]:
+    """A message's text and its pictures as (type, bytes), from either wire format: OpenAI's
+    ``text`` / ``image_url`` parts (Gemini's compatible endpoint takes the same) or
+    Anthropic's ``text`` / ``image`` blocks with a base64 source. Raises BadImagePart for a
+    part the real API would refuse."""
+    if isinstance(content, str):
+        return content, []
+    texts: list[str] = []
+    images: list[tuple[str, bytes]] = []
+    for part in content if isinstance(content, list) else []:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            texts.append(str(part.get("text", "")))
+        elif kind == "image_url":
+            images.append(_data_url((part.get("image_url") or {}).get("url")))
+        elif kind == "image":
+            source = part.get("source") or {}
+            if source.get("type") != "base64" or source.get("media_type") not in IMAGE_TYPES:
+                raise BadImagePart(f"bad image source {source.get('type')!r}")
+            images.append((source["media_type"], base64.b64decode(source["data"], validate=True)))
+        else:
+            raise BadImagePart(f"unknown content part {kind!r}")
+    return "".join(texts), images
+
+
+def _last_user_echo(body: dict[str, Any]) -> str:
+    users = [
+        m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"
+    ]
+    if not users:
+        return "(no user message)"
+    text, images = content_parts(users[-1].get("content"))
+    marks = [f"[image {mime} {len(data)} bytes]" for mime, data in images]
+    return "\n".join([text, *marks]) if marks else text
 
 
 def _forced_tool(body: dict[str, Any]) -> str | None:
@@ -293,6 +347,12 @@ class _Handler(BaseHTTPRequestHandler):
             if unknown:
                 message = f"Unrecognized request argument supplied: {unknown[0]}"
                 self._send_json(400, {"error": {"message": message, "type": "invalid_request"}})
+                return
+            try:  # every message's parts, as the real APIs check them
+                for m in body.get("messages") or [] if isinstance(body, dict) else []:
+                    content_parts(m.get("content") if isinstance(m, dict) else None)
+            except (BadImagePart, ValueError) as exc:
+                self._send_json(400, {"error": {"message": str(exc), "type": "invalid_request"}})
                 return
             if path == "/v1/chat/completions":
                 self._openai(script, body if isinstance(body, dict) else {})
@@ -516,6 +576,7 @@ class FakeProviderServer:
         Structured answers: ``replies`` (one per request, the last repeating; an Anthropic
         request forcing a tool gets a JSON-object reply as that tool's input), and
         ``echo_system`` (answer with the request's system text, to see what was sent),
+        ``echo_user`` (answer with the last user message's text and its pictures, decoded),
         ``refuse_fields`` (a 400 for a request carrying one of these fields).
         """
         if changes.get("replies") is not None:
@@ -572,4 +633,9 @@ class FakeProviderServer:
                 return replace(script, reply=reply, replies=None)
         if script.echo_system:
             return replace(script, reply=_system_text(body) or "(no system text)")
+        if script.echo_user:
+            try:
+                return replace(script, reply=_last_user_echo(body))
+            except (BadImagePart, ValueError):
+                return script  # refused with a 400 by the route
         return script

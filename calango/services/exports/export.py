@@ -117,6 +117,9 @@ def chat_markdown(chat_id: uuid.UUID) -> Iterator[str]:
         yield f"\n## {_who(message)} · {when}\n\n"
         if message["content"]:
             yield message["content"].rstrip() + "\n"
+        if message.get("attachments"):
+            names = ", ".join(f"`{a['name']}`" for a in message["attachments"])
+            yield "\n" + _("Attached: %(names)s", names=names) + "\n"
         if message["status"] == "error":
             error = _("Error: %(error)s", error=message["error"] or "")
             yield "\n" + "\n".join(f"> {line}".rstrip() for line in error.splitlines()) + "\n"

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from calango.accounts import local_user_id
 from calango.extensions import db
 from calango.models import ChatMessage, ChatSession, Persona, Provider, Setting, UserSetting
-from calango.services import branches
+from calango.services import attachments, branches
 from calango.services.preferences import USER_KEYS
 
 FORMAT = "calango-export"
@@ -118,28 +118,43 @@ def chat_record(chat_id: uuid.UUID) -> dict[str, Any] | None:
     return _record(row, CHAT_FIELDS) if row else None
 
 
+def _with_attachments(chat_id: uuid.UUID, rows: Any) -> Iterator[dict[str, Any]]:
+    """Records of ``rows``; a message with files names them in ``attachments`` (name, type,
+    size: the files themselves stay out of exports). The chat's files are read once, on the
+    first message that has some."""
+    chips: dict[int, list[Any]] | None = None
+    for row in rows:
+        record = _record(row, MESSAGE_FIELDS)
+        if row._mapping["file_count"]:
+            if chips is None:
+                chips = attachments.chips_of_chat(chat_id)
+            record["attachments"] = [
+                {"name": c.name, "mime": c.mime, "size": c.size}
+                for c in chips.get(record["id"], [])
+            ]
+        yield record
+
+
 def message_records(chat_id: uuid.UUID) -> Iterator[dict[str, Any]]:
     """A chat's messages in order, streamed in batches."""
     query = (
-        select(*_columns(ChatMessage, MESSAGE_FIELDS))
+        select(*_columns(ChatMessage, MESSAGE_FIELDS), ChatMessage.file_count)
         .where(ChatMessage.session_id == chat_id)
         .order_by(ChatMessage.timestamp, ChatMessage.id)
         .execution_options(yield_per=BATCH)
     )
-    for row in db.session.execute(query):
-        yield _record(row, MESSAGE_FIELDS)
+    yield from _with_attachments(chat_id, db.session.execute(query))
 
 
 def branch_message_records(chat_id: uuid.UUID, leaf_hint: int | None) -> Iterator[dict[str, Any]]:
     """The messages of the branch the chat shows, root first (calango.services.branches)."""
     walk = branches.walk_up(chat_id, branches.leaf_expression(chat_id, leaf_hint))
     query = (
-        select(*_columns(ChatMessage, MESSAGE_FIELDS))
+        select(*_columns(ChatMessage, MESSAGE_FIELDS), ChatMessage.file_count)
         .join(walk, ChatMessage.__table__.c.id == walk.c.id)
         .order_by(walk.c.depth.desc())
     )
-    for row in db.session.execute(query):
-        yield _record(row, MESSAGE_FIELDS)
+    yield from _with_attachments(chat_id, db.session.execute(query).all())
 
 
 def chat_ids(owner_id: int | None = None) -> Iterator[uuid.UUID]:
