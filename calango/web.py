@@ -15,6 +15,7 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -142,12 +143,16 @@ def init_web(app: Flask) -> None:
         )
 
     @app.errorhandler(RequestEntityTooLarge)
-    def too_large(exc: RequestEntityTooLarge) -> tuple[str, int]:
-        return _error_page(
-            413,
-            _("Too large"),
-            _("What you sent is larger than this server accepts. Nothing was saved."),
+    def too_large(exc: RequestEntityTooLarge) -> Any:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        message = _(
+            "What you sent is larger than this server accepts (%(size)s MB in all, message and "
+            "attached files together). Nothing was saved.",
+            size=format_decimal(round(limit / (1024 * 1024), 1)),
         )
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(error=message), 413  # the composer shows it, the text stays typed
+        return _error_page(413, _("Too large"), message)
 
     @app.errorhandler(404)
     def not_found(exc: HTTPException) -> tuple[str, int]:

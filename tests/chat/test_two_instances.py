@@ -183,13 +183,12 @@ def test_a_reload_served_by_another_instance_continues_where_the_page_was(
     assert [d["status"] for d in _done(events)] == ["complete"]
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # notifications are PG's
 def test_an_answer_followed_where_it_runs_sends_no_text_notification(
-    app: Flask, backend: str, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
 ) -> None:
     """Notifications carry text only for a follower elsewhere: followed in its own process,
     an answer notifies its end alone (the publisher's statements are watched)."""
-    if backend != "postgresql":
-        pytest.skip("notifications are PostgreSQL's")
     from sqlalchemy import event
 
     notified: list[str] = []

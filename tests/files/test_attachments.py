@@ -287,3 +287,16 @@ def test_exports_name_the_attachments(
     assert question["attachments"][0] == {"name": "a.txt", "mime": "text/plain; charset=utf-8",
                                           "size": 1}  # fmt: skip
     assert "attachments" not in answer
+
+
+def test_a_send_larger_than_the_server_accepts_is_refused_with_a_clear_message(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    big = b"a" * (3 * 1024 * 1024)
+    response = send_with_files(client, csrf, "read these", [(big, "big.txt")])
+    assert response.status_code == 413
+    assert "2 MB in all" in response.get_json()["error"]  # the composer shows it
+    page = send_with_files(client, csrf, "read these", [(big, "big.txt")], json=False)
+    assert page.status_code == 413 and "2 MB in all" in page.get_data(as_text=True)
+    assert _posts(fake) == [] and _count(app, StoredFile) == 0
