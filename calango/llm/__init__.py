@@ -5,7 +5,13 @@ the fake provider alone (tests/fakes/provider_server.py).
 """
 
 from calango.llm.cancel import CancelToken
-from calango.llm.context import context_window, estimate_tokens, trim_to_budget
+from calango.llm.context import (
+    context_budget,
+    context_window,
+    estimate_tokens,
+    trim_to_budget,
+    trimmed_tokens,
+)
 from calango.llm.errors import (
     AddressRefused,
     AuthError,
@@ -70,6 +76,7 @@ __all__ = [
     "TextDelta",
     "Usage",
     "compute_cost",
+    "context_budget",
     "context_window",
     "env_key_names",
     "estimate_tokens",
@@ -83,5 +90,6 @@ __all__ = [
     "provider_family",
     "resolve_api_key",
     "trim_to_budget",
+    "trimmed_tokens",
     "warm_up",
 ]
