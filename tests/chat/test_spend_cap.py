@@ -116,7 +116,7 @@ def test_the_estimate_in_portuguese(client: FlaskClient, csrf: str, provider: Pr
         },
         headers={"Accept": "application/json", "Accept-Language": "pt-BR"},
     )
-    assert response.get_json()["text"] == "Entrada: ≈ US$0,002000 (1.000 tokens)"
+    assert response.get_json()["text"] == "Entrada: ≈ US$\xa00,002000 (1.000 tokens)"
 
 
 def test_the_estimate_of_another_users_chat_is_a_404(
