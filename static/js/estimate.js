@@ -27,6 +27,8 @@
     textEl.textContent = data.text || "";
     capEl.textContent = data.cap_text || "";
     line.hidden = !data.text;
+    // Phones show it only once something is typed (CSS): the conversation keeps the room.
+    line.toggleAttribute("data-blank", !composer.querySelector("textarea").value.trim());
     warning.textContent = data.warning || "";
     warning.hidden = !data.warning;
   }
