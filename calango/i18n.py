@@ -38,7 +38,12 @@ def format_money(value: Decimal | float | None) -> str:
         return "—"
     amount = Decimal(str(value))
     if amount != 0 and abs(amount) < Decimal("0.01"):
-        return _format_currency(amount, "USD", format="¤#,##0.000000", currency_digits=False)
+        # The locale's own pattern ("¤#,##0.00", pt_BR "¤ #,##0.00") with six decimals, so
+        # that "US$ 0,000316" is spaced like "US$ 0,50".
+        locale = get_locale()
+        pattern = locale.currency_formats["standard"].pattern if locale else "¤#,##0.00"
+        pattern = pattern.split(";")[0].replace("0.00", "0.000000")
+        return _format_currency(amount, "USD", format=pattern, currency_digits=False)
     return _format_currency(amount, "USD")
 
 

@@ -5,8 +5,10 @@ chat from a persona (``/?persona=<id>``: its default provider and model preselec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from flask import current_app
+from flask_babel import format_decimal
 
 from calango.accounts import current_user_id
 from calango.chats.forms import MessageForm
@@ -18,6 +20,7 @@ from calango.services.composer import ComposerOptions, model_value
 from calango.services.file_intake import Upload
 from calango.services.personas import find_visible
 from calango.services.profile import load_profile
+from calango.services.spend_cap import default_cap
 
 
 @dataclass
@@ -28,6 +31,7 @@ class ComposerExtras:
     starters: list[str] = field(default_factory=list)
     defaults: ChatParams = field(default_factory=ChatParams)
     totals: ChatTotals | None = None
+    default_cap: Decimal | None = None  # the user's cap for chats that set none
 
 
 def _as_text(value: float | int | None) -> str:
@@ -68,6 +72,9 @@ def prefill(
         form.temperature.data = _as_text(chosen.temperature)
         form.max_tokens.data = _as_text(chosen.max_tokens)
         form.effort.data = chosen.effort or ""
+        cap = chat.spend_cap_usd if chat is not None else None
+        form.spend_cap.data = "" if cap is None else format_decimal(cap, format="0.00##")
+    extras.default_cap = default_cap()
     return extras
 
 
@@ -79,6 +86,8 @@ def send_options(form: MessageForm) -> parameters.SendOptions:
         max_tokens=form.max_tokens.data,
         effort=form.effort.data,
         profile=bool(form.profile.data) if form.profile_offered.data else None,
+        # Only when the page offered the field: a script or an older page keeps the cap.
+        spend_cap=(form.spend_cap.data or "") if form.spend_cap.raw_data else None,
     )
 
 

@@ -46,6 +46,10 @@ class MessageForm(FlaskForm):
     max_tokens = StringField(
         _l("Output limit (tokens)"), render_kw={"inputmode": "numeric", "maxlength": 7, "size": 7}
     )
+    # The chat's spending cap in USD (services.spend_cap); blank follows the default cap.
+    spend_cap = StringField(
+        _l("Spending cap (US$)"), render_kw={"inputmode": "decimal", "maxlength": 12, "size": 8}
+    )
     effort = SelectField(
         _l("Reasoning effort"),
         choices=[

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from flask import (
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -30,7 +31,7 @@ from calango.forms import ConfirmForm, confirm_then_delete
 from calango.models import ChatMessage, ChatSession, MessageStatus, SessionKind
 from calango.ownership import owned_chat_or_404, owned_message_or_404
 from calango.services import chat as chat_service
-from calango.services import composer, history
+from calango.services import composer, estimates, history, spend_cap
 from calango.services.first_run import first_run_offers
 from calango.services.generation import request_stop
 from calango.services.imports.legacy import legacy_offer
@@ -159,6 +160,36 @@ def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Re
             **new_chat,
         ), 201
     return redirect(f"{chat_url}#m-{result.assistant_message.id}", code=303)
+
+
+@bp.post("/estimate", defaults={"chat_id": None})
+@bp.post("/<uuid:chat_id>/estimate")
+def estimate(chat_id: uuid.UUID | None) -> tuple[Response, int]:
+    """The composer's estimate of this turn (JSON, for the script). A POST with the
+    composer's form and its CSRF token, not a GET: the typed text can be longer than an
+    address may be (gunicorn refuses request lines over 4 KB), and it must not end up in
+    access logs or the browser's history. Nothing is written."""
+    chat = _chat_or_404(chat_id) if chat_id is not None else None
+    form = MessageForm()
+    found = estimates.estimate_turn(
+        chat,
+        (form.content.data or "")[: current_app.config["MAX_MESSAGE_CHARS"]],
+        form.provider.data or "",
+        form.model.data or "",
+        form.persona.data or "",
+        composer_extras.send_options(form),
+    )
+    if found is None:
+        return jsonify(text="", cap_text="", over_cap=False), 200
+    return jsonify(
+        tokens=found.tokens,
+        cost=str(found.cost) if found.cost is not None else None,
+        price_known=found.price is not None,
+        text=found.describe(),
+        cap_text=found.describe_cap(),
+        over_cap=found.over_cap,
+        warning=spend_cap.warning(found) if found.over_cap else "",
+    ), 200
 
 
 @bp.get("/<uuid:chat_id>/sidebar")

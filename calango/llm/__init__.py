@@ -6,7 +6,14 @@ the fake provider alone (tests/fakes/provider_server.py).
 
 from calango.llm.cancel import CancelToken
 from calango.llm.content import ImagePart, image_tokens
-from calango.llm.context import context_window, estimate_tokens, message_tokens, trim_to_budget
+from calango.llm.context import (
+    context_budget,
+    context_window,
+    estimate_tokens,
+    message_tokens,
+    trim_to_budget,
+    trimmed_tokens,
+)
 from calango.llm.errors import (
     AddressRefused,
     AuthError,
@@ -74,6 +81,7 @@ __all__ = [
     "Usage",
     "can_see_images",
     "compute_cost",
+    "context_budget",
     "context_window",
     "env_key_names",
     "estimate_tokens",
@@ -89,5 +97,6 @@ __all__ = [
     "provider_family",
     "resolve_api_key",
     "trim_to_budget",
+    "trimmed_tokens",
     "warm_up",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from calango.llm.content import image_tokens
@@ -75,29 +76,47 @@ def message_tokens(message: dict[str, Any]) -> int:
     return tokens
 
 
+def context_budget(model: str) -> int:
+    """The tokens a context may hold for ``model``: its window less a reserve for the answer."""
+    window = context_window(model)
+    return window - min(4096, window // 4)
+
+
+def _kept(roles: Sequence[str], sizes: Sequence[int], budget_tokens: int) -> list[int]:
+    """The positions :func:`trim_to_budget` keeps, from each message's role and tokens."""
+    count = len(roles)
+    if not count:
+        return []
+    lead = 0
+    while lead < count - 1 and roles[lead] == "system":
+        lead += 1
+    total = sum(sizes)
+    start = lead
+    while start < count - 1 and total > budget_tokens:
+        total -= sizes[start]
+        start += 1
+    if start > lead:
+        # An answer makes no sense without its question (and Anthropic wants a user turn
+        # first): once trimming, don't start the history on an assistant message.
+        while start < count - 1 and roles[start] == "assistant":
+            start += 1
+    return [*range(lead), *range(start, count)]
+
+
 def trim_to_budget(messages: list[dict[str, Any]], budget_tokens: int) -> list[dict[str, Any]]:
     """Drop the oldest non-system messages until the estimated total fits ``budget_tokens``.
 
     Leading system messages and the last message are always kept (so the result may still
     exceed a tiny budget, and is never empty when the input is not); order is preserved.
     """
-    if not messages:
-        return []
-    lead = 0
-    while lead < len(messages) - 1 and messages[lead].get("role") == "system":
-        lead += 1
-    head, middle, last = messages[:lead], list(messages[lead:-1]), messages[-1]
-    fixed = sum(message_tokens(m) for m in head) + message_tokens(last)
-    sizes = [message_tokens(m) for m in middle]
-    total = fixed + sum(sizes)
-    start = 0
-    while start < len(middle) and total > budget_tokens:
-        total -= sizes[start]
-        start += 1
-    kept = middle[start:]
-    if start:
-        # An answer makes no sense without its question (and Anthropic wants a user turn
-        # first): once trimming, don't start the history on an assistant message.
-        while kept and kept[0].get("role") == "assistant":
-            kept = kept[1:]
-    return [*head, *kept, last]
+    roles = [str(m.get("role") or "") for m in messages]
+    sizes = [message_tokens(m) for m in messages]
+    return [messages[i] for i in _kept(roles, sizes, budget_tokens)]
+
+
+def trimmed_tokens(turns: Sequence[tuple[str, int]], budget_tokens: int) -> int:
+    """The tokens of a context given as (role, tokens) per message, once trimmed exactly as
+    :func:`trim_to_budget` would trim it (for estimates that never load the texts)."""
+    roles = [role for role, _size in turns]
+    sizes = [size for _role, size in turns]
+    return sum(sizes[i] for i in _kept(roles, sizes, budget_tokens))

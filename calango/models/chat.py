@@ -124,6 +124,9 @@ class ChatSession(db.Model):
     # without a foreign key (chat_sessions and chat_messages would refer to each other): a
     # value that names no message of the chat is read as NULL (calango.services.branches).
     leaf_id: Mapped[int | None] = mapped_column(Integer)
+    # The most this chat may spend, in USD (calango.services.spend_cap); NULL follows the
+    # user's default cap (Settings → Spending), if any.
+    spend_cap_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
 
     messages: Mapped[list[ChatMessage]] = relationship(
         back_populates="chat",

@@ -18,16 +18,18 @@ from sqlalchemy import case, delete, select
 from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.i18n import format_number
-from calango.llm import ProviderSettings, can_see_images, find_price
+from calango.llm import ProviderSettings, can_see_images
 from calango.models import ChatMessage, ChatSession, MessageStatus, Persona, Provider
 from calango.models.types import utcnow
-from calango.services import attachments, branches, call_rollup, generation
+from calango.services import attachments, branches, call_rollup, generation, spend_cap
 from calango.services.chat import (
     ChatInputError,
     _claim_for_sending,
     build_context,
+    price_of,
     refuse_if_busy,
     refuse_over_budget,
+    refuse_over_cap,
     resolve_provider,
 )
 from calango.services.file_intake import PreparedFile
@@ -57,13 +59,7 @@ def start_answer(
 ) -> Generation:
     """Start writing the committed ``streaming`` answer ``assistant``: the answer protocol's
     entry point (calango.services.generation.start_answer), with the model's price."""
-    price = find_price(
-        provider_name=provider.name,
-        kind=provider.kind,
-        base_url=provider.base_url,
-        model=model,
-        overrides=provider.price_overrides,
-    )
+    price = price_of(provider, model)
     return generation.start_answer(
         GenerationRequest(
             message_id=assistant.id,
@@ -153,6 +149,9 @@ def _answer(
     context = build_context(
         chat, persona.prompt if persona else None, new_text, model, view.branch, files=files
     )
+    cap = spend_cap.cap_for(chat.spend_cap_usd)
+    if cap is not None:
+        refuse_over_cap(chat.id, cap, model, context, price_of(provider, model))
     answer_to = parent
     if new_text is not None:
         answer_to = ChatMessage(

@@ -142,6 +142,30 @@ def read_branch_from(chat_id: uuid.UUID, start: ColumnElement[Any] | int | None)
     return branch
 
 
+def branch_token_sizes(
+    chat_id: uuid.UUID, start: ColumnElement[Any] | int | None
+) -> list[tuple[str, int]]:
+    """(role, estimated tokens) of the turns :func:`read_branch_from` would send, from the
+    root down to ``start``, counted in SQL: the texts never leave the database (the
+    composer's estimate asks as one types). The count is ``estimate_tokens``'s, one token
+    per four characters rounded up."""
+    if start is None:
+        return []
+    walk = walk_up(chat_id, start)
+    tokens = (func.length(ChatMessage.content) + 3) / 4
+    rows = db.session.execute(
+        select(ChatMessage.role, tokens)
+        .join(walk, ChatMessage.id == walk.c.id)
+        .where(
+            ChatMessage.role.in_(SENT_ROLES),
+            ChatMessage.status != MessageStatus.STREAMING,
+            func.length(func.trim(ChatMessage.content)) > 0,
+        )
+        .order_by(walk.c.depth.desc())
+    ).all()
+    return [(role, int(size)) for role, size in rows]
+
+
 @dataclass
 class SendView:
     """What a send reads after claiming the chat, in one statement (``read_for_send``)."""

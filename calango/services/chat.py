@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
@@ -19,9 +20,10 @@ from calango.encryption import KeyDecryptionError
 from calango.extensions import db
 from calango.i18n import format_number
 from calango.llm import (
+    Price,
     ProviderSettings,
     can_see_images,
-    context_window,
+    context_budget,
     env_key_names,
     find_price,
     resolve_api_key,
@@ -39,7 +41,14 @@ from calango.models import (
 from calango.models.chat import TITLE_MAX
 from calango.models.names import normalize_name
 from calango.models.types import utcnow
-from calango.services import attachments, budgets, call_rollup, network_policy, parameters
+from calango.services import (
+    attachments,
+    budgets,
+    call_rollup,
+    network_policy,
+    parameters,
+    spend_cap,
+)
 from calango.services.branches import (
     Branch,
     LeafOf,
@@ -306,9 +315,7 @@ def build_context(
             messages.append(attachments.context_message("user", new_text, files, vision))
         else:
             messages.append({"role": "user", "content": new_text})
-    window = context_window(model)
-    reserve = min(4096, window // 4)
-    return trim_to_budget(messages, window - reserve)
+    return trim_to_budget(messages, context_budget(model))
 
 
 def _claim_for_sending(
@@ -360,6 +367,45 @@ def refuse_over_budget(default: Any = budgets.UNSET) -> None:
     except budgets.BudgetExceeded as exc:
         db.session.rollback()
         raise ChatInputError(exc.message, status=exc.status) from None
+
+
+def price_of(provider: Provider, model: str) -> Price | None:
+    """The price of ``model`` at ``provider`` (None: unknown)."""
+    return find_price(
+        provider_name=provider.name,
+        kind=provider.kind,
+        base_url=provider.base_url,
+        model=model,
+        overrides=provider.price_overrides,
+        local_runtime=provider.local_runtime,
+    )
+
+
+def refuse_over_cap(
+    session_id: uuid.UUID | None,
+    cap: Decimal,
+    model: str,
+    context: list[dict[str, str]],
+    price: Price | None,
+) -> None:
+    """Refuse (402) a turn whose estimated input cost would take the chat's spend past its
+    ``cap``, before any provider call (one statement: the chat's spend)."""
+    tokens = spend_cap.context_tokens(model, context)
+    estimate = spend_cap.Estimate(tokens, price, cap, spend_cap.chat_spend(session_id))
+    if estimate.over_cap:
+        db.session.rollback()
+        raise ChatInputError(spend_cap.refusal(estimate), status=402)
+
+
+def typed_cap(options: parameters.SendOptions) -> dict[str, Any]:
+    """The chat's new cap as column values (none when the composer did not offer the field);
+    raises ChatInputError for an amount out of range."""
+    if options.spend_cap is None:
+        return {}
+    try:
+        return {"spend_cap_usd": spend_cap.parse_cap(options.spend_cap)}
+    except spend_cap.InvalidCap as exc:
+        raise ChatInputError(str(exc)) from None
 
 
 def refuse_if_busy(view: SendView) -> None:
@@ -440,7 +486,7 @@ def send_message(
         raise ChatInputError(str(exc)) from None
     # The persona's defaults come from the Persona row the lookup read: no extra statement.
     params = parameters.merged(chosen, parameters.from_json(persona and persona.params))
-    chat_values: dict[str, Any] = {"params": chosen.as_json() or None}
+    chat_values: dict[str, Any] = {"params": chosen.as_json() or None, **typed_cap(options)}
     if options.profile is not None:
         chat_values["profile_enabled"] = options.profile
 
@@ -458,6 +504,13 @@ def send_message(
     # The profile setting was primed by the lookup; the toggle holds or the chat's choice.
     profile = block_for(chat, options.profile)
     context = build_context(chat, persona_prompt, text, model, branch, profile, files)
+    # The default cap came with the lookup's settings, the chat's own with the claim.
+    own_cap = chat.spend_cap_usd if chat is not None else chat_values.get("spend_cap_usd")
+    cap = spend_cap.cap_for(own_cap)
+    price: Price | None = None
+    if cap is not None:
+        price = price_of(provider, model)
+        refuse_over_cap(chat.id if chat is not None else None, cap, model, context, price)
     if chat is None:
         title = title_from(text) if text.strip() else title_from(files[0].name)
         chat = ChatSession(
@@ -497,14 +550,8 @@ def send_message(
     with user_kept_loaded():  # the page rendered next reads the user: no second SELECT
         db.session.commit()
 
-    price = find_price(
-        provider_name=provider.name,
-        kind=provider.kind,
-        base_url=provider.base_url,
-        model=model,
-        overrides=provider.price_overrides,
-        local_runtime=provider.local_runtime,
-    )
+    if cap is None:
+        price = price_of(provider, model)
     generation = start_generation(
         GenerationRequest(
             message_id=assistant.id,

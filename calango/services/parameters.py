@@ -105,7 +105,8 @@ def _effort(value: Any) -> str | None:
 
 class SendOptions:
     """What the composer sends besides the message: model parameters as typed (checked by
-    the send, which says what to fix) and the profile toggle (``None``: not offered)."""
+    the send, which says what to fix), the profile toggle (``None``: not offered) and the
+    chat's spending cap."""
 
     def __init__(
         self,
@@ -113,11 +114,15 @@ class SendOptions:
         max_tokens: Any = None,
         effort: Any = None,
         profile: bool | None = None,
+        spend_cap: Any = None,
     ) -> None:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.effort = effort
         self.profile = profile
+        # The chat's spending cap as typed ("" clears it); None: not offered, the chat's
+        # own holds (calango.services.spend_cap).
+        self.spend_cap = spend_cap
 
     def params(self) -> ChatParams:
         """The parameters typed; raises :class:`InvalidParameters`."""

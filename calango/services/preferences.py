@@ -22,6 +22,7 @@ LAST_CHOICE_KEY = "last_chat_choice"
 LAST_ARENA_CHOICE_KEY = "last_arena_choice"  # services.arena
 PROFILE_KEY = "profile"  # the "who I am" profile (services.profile)
 BUILTIN_LANGUAGE_KEY = "builtin_personas_language"  # services.builtin_personas
+DEFAULT_CAP_KEY = "default_chat_cap_usd"  # a chat's spending cap when it sets none
 
 #: Keys that belong to one person (``user_settings``); every other key is instance-wide.
 USER_KEYS = frozenset(
@@ -32,6 +33,7 @@ USER_KEYS = frozenset(
         LAST_ARENA_CHOICE_KEY,
         PROFILE_KEY,
         BUILTIN_LANGUAGE_KEY,
+        DEFAULT_CAP_KEY,
     }
 )
 
@@ -99,9 +101,9 @@ def prime_settings(values: dict[str, Any]) -> None:
 
 
 def primed_keys() -> tuple[str, ...]:
-    """The settings the send reads with its provider: language, theme, last choice and the
-    profile."""
-    return LANGUAGE_KEY, THEME_KEY, LAST_CHOICE_KEY, PROFILE_KEY
+    """The settings the send reads with its provider: language, theme, last choice, the
+    profile and the default spending cap of a chat."""
+    return LANGUAGE_KEY, THEME_KEY, LAST_CHOICE_KEY, PROFILE_KEY, DEFAULT_CAP_KEY
 
 
 def primed_columns(user_id: int) -> list[ScalarSelect[Any]]:

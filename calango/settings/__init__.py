@@ -5,4 +5,9 @@ from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-from calango.settings import profile_routes, routes, title_routes  # noqa: E402, F401
+from calango.settings import (  # noqa: E402, F401
+    profile_routes,
+    routes,
+    spending_routes,
+    title_routes,
+)

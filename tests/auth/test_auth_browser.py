@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -59,6 +60,10 @@ def test_back_after_logout_shows_no_chat(
     page.fill('input[name="email"]', USER_EMAIL)
     page.fill('input[name="password"]', PASSWORD)
     page.click('button[type="submit"], input[type="submit"]')
+    # The click does not wait for the chat page's deferred scripts (the vendored Markdown
+    # ones are large): an Enter pressed before chat.js runs adds a line, as without
+    # JavaScript, and nothing is sent. The placeholder says "Enter sends" once it runs.
+    expect(page.locator("#content")).to_have_attribute("placeholder", re.compile("Enter sends"))
     page.fill("#content", SECRET_QUESTION)
     page.press("#content", "Enter")
     expect(page.locator(".msg-assistant .md").last).to_contain_text("love.", timeout=10000)
