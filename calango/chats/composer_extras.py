@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from flask import current_app
 from flask_babel import format_decimal
@@ -109,3 +110,22 @@ def uploads(form: MessageForm) -> list[Upload]:
         data = storage.stream.read(limit + 1)
         found.append(Upload(storage.filename, data, storage.mimetype or ""))
     return found
+
+
+def pending_files(form: Any) -> tuple[int, list[tuple[int, int]]]:
+    """What the estimate's script says of the files about to be attached: their text's
+    characters and each picture's (width, height). Hostile input is bounded, not trusted:
+    it only moves an estimate (the send counts the files themselves)."""
+    config = current_app.config
+    most = config["MAX_ATTACHMENTS"]
+    try:
+        chars = int(str(form.get("attached_chars") or "0")[:12])
+    except ValueError:
+        chars = 0
+    chars = min(max(chars, 0), most * config["MAX_ATTACHMENT_BYTES"])
+    images: list[tuple[int, int]] = []
+    for item in str(form.get("attached_images") or "")[:400].split(",")[:most]:
+        width, _x, height = item.partition("x")
+        if width.isdigit() and height.isdigit():
+            images.append((min(int(width), 100_000), min(int(height), 100_000)))
+    return chars, images

@@ -178,6 +178,7 @@ def estimate(chat_id: uuid.UUID | None) -> tuple[Response, int]:
         form.model.data or "",
         form.persona.data or "",
         composer_extras.send_options(form),
+        extra_tokens=estimates.pending_tokens(*composer_extras.pending_files(request.form)),
     )
     if found is None:
         return jsonify(text="", cap_text="", over_cap=False), 200

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     func,
     literal,
     or_,
@@ -154,16 +155,37 @@ def branch_token_sizes(
     walk = walk_up(chat_id, start)
     tokens = (func.length(ChatMessage.content) + 3) / 4
     rows = db.session.execute(
-        select(ChatMessage.role, tokens)
+        select(ChatMessage.role, tokens + _file_tokens())
         .join(walk, ChatMessage.id == walk.c.id)
         .where(
             ChatMessage.role.in_(SENT_ROLES),
             ChatMessage.status != MessageStatus.STREAMING,
-            func.length(func.trim(ChatMessage.content)) > 0,
+            or_(func.length(func.trim(ChatMessage.content)) > 0, ChatMessage.file_count > 0),
         )
         .order_by(walk.c.depth.desc())
     ).all()
     return [(role, int(size)) for role, size in rows]
+
+
+def _file_tokens() -> ColumnElement[Any]:
+    """SQL for the estimated tokens a message's attached files add (0 without files): a text
+    file's characters / 4 (with its delimiting lines), a picture one per 750 pixels, at least
+    85 — ``services.attachments.attachments_tokens``' count, without loading the files."""
+    from calango.models import MessageFile, StoredFile
+    from calango.models.attachment import FileKind
+
+    pixels = func.coalesce(StoredFile.width, 0) * func.coalesce(StoredFile.height, 0)
+    image = case((pixels / 750 < 85, 85), else_=(pixels + 749) / 750)
+    text_tokens = (func.length(func.coalesce(StoredFile.text, "")) + 3) / 4 + 8
+    per_file = case((StoredFile.kind == FileKind.IMAGE, image), else_=text_tokens)
+    summed = (
+        select(func.coalesce(func.sum(per_file), 0))
+        .select_from(MessageFile)
+        .join(StoredFile, StoredFile.id == MessageFile.file_id)
+        .where(MessageFile.message_id == ChatMessage.id)
+        .scalar_subquery()
+    )
+    return case((ChatMessage.file_count > 0, summed), else_=0)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from calango.extensions import db
 from calango.i18n import format_money, format_number
-from calango.llm import Price, estimate_tokens, trimmed_tokens
+from calango.llm import Price, estimate_tokens, message_tokens, trimmed_tokens
 from calango.llm.context import context_budget
 from calango.llm.pricing import MILLION
 from calango.models import ChatMessage
@@ -117,9 +117,11 @@ def context_tokens(model: str, context: Sequence[Mapping[str, Any]]) -> int:
     lead = 0
     while lead < len(context) - 1 and context[lead]["role"] == "system":
         lead += 1
-    history = [(str(m["role"]), estimate_tokens(str(m["content"] or ""))) for m in context[lead:-1]]
+    history = [(str(m["role"]), message_tokens(dict(m))) for m in context[lead:-1]]
     system = [str(m["content"] or "") for m in context[:lead]]
-    return turn_tokens(model, system, history, str(context[-1]["content"] or ""))
+    last = context[-1]
+    pictures = message_tokens(dict(last)) - estimate_tokens(str(last["content"] or ""))
+    return turn_tokens(model, system, history, str(last["content"] or ""), extra_tokens=pictures)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@
     input.files = transfer.files;
     list.replaceChildren.apply(list, pending.map(chip));
     list.hidden = pending.length === 0;
+    composer.dispatchEvent(new Event("calango:files")); // estimate.js counts them
   }
 
   function add(files) {

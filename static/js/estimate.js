@@ -33,6 +33,44 @@
     warning.hidden = !data.warning;
   }
 
+  // The files to send are described, never uploaded, for an estimate: the characters of
+  // text files (a PDF's text is guessed from its size) and each picture's size in pixels.
+  const fileInput = document.getElementById("files");
+  const sizes = new WeakMap();
+
+  function measure(file) {
+    if (sizes.has(file) || !window.createImageBitmap) {
+      return;
+    }
+    sizes.set(file, null);
+    createImageBitmap(file)
+      .then(function (bitmap) {
+        sizes.set(file, bitmap.width + "x" + bitmap.height);
+        bitmap.close();
+        later();
+      })
+      .catch(function () {}); // not a picture the browser reads: the server will say so
+  }
+
+  function withoutFiles(body) {
+    body.delete("files");
+    let chars = 0;
+    const images = [];
+    Array.from(fileInput ? fileInput.files : []).forEach(function (file) {
+      if (/^image\//.test(file.type)) {
+        measure(file);
+        images.push(sizes.get(file) || "0x0");
+      } else if (file.type === "application/pdf" || /\.pdf$/i.test(file.name)) {
+        chars += Math.round(file.size / 4);
+      } else {
+        chars += file.size;
+      }
+    });
+    body.append("attached_chars", String(chars));
+    body.append("attached_images", images.join(","));
+    return body;
+  }
+
   function refresh() {
     timer = null;
     if (pending) {
@@ -42,7 +80,7 @@
     pending = controller;
     fetch(url(), {
       method: "POST",
-      body: new FormData(composer),
+      body: withoutFiles(new FormData(composer)),
       headers: { Accept: "application/json" },
       credentials: "same-origin",
       signal: controller.signal,
@@ -68,6 +106,7 @@
 
   composer.addEventListener("input", later);
   composer.addEventListener("change", later);
+  composer.addEventListener("calango:files", later);
   if (conversation) {
     // A sent message, a finished answer: the history to send next changed.
     new MutationObserver(later).observe(conversation, { childList: true });
