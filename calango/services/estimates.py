@@ -28,13 +28,11 @@ def estimate_turn(
     model_value: str,
     persona_name: str,
     options: parameters.SendOptions,
-    extra_text: str = "",
     extra_tokens: int = 0,
 ) -> spend_cap.Estimate | None:
     """The estimate of sending ``text`` in ``chat`` (None: a new chat) with these choices;
     None when the provider or model picked is not offered (the send will say why).
-    ``extra_text``: what joins the message besides the typed text; ``extra_tokens``: the
-    files about to be attached (:func:`pending_tokens`)."""
+    ``extra_tokens``: the files about to be attached (:func:`pending_tokens`)."""
     found = _lookup(provider_name, persona_name)
     provider = found.provider
     _provider_id, model = split_model_value(model_value)
@@ -47,9 +45,7 @@ def estimate_turn(
         history = branches.branch_token_sizes(chat.id, start)
     system = (persona.prompt if persona is not None else None, block_for(chat, options.profile))
     text = text.replace("\r\n", "\n")
-    tokens = spend_cap.turn_tokens(
-        model, system, history, text, extra_text=extra_text, extra_tokens=extra_tokens
-    )
+    tokens = spend_cap.turn_tokens(model, system, history, text, extra_tokens=extra_tokens)
     try:
         typed = spend_cap.parse_cap(options.spend_cap) if options.spend_cap is not None else None
     except spend_cap.InvalidCap:
