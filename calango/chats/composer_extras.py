@@ -4,12 +4,14 @@ chat from a persona (``/?persona=<id>``: its default provider and model preselec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
 from flask_babel import format_decimal
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from calango.accounts import current_user_id
 from calango.chats.forms import MessageForm
@@ -79,32 +81,36 @@ def prefill(
     return extras
 
 
-def send_options(form: MessageForm) -> parameters.SendOptions:
+def send_options(posted: Mapping[str, str]) -> parameters.SendOptions:
     """The composer's parameters as typed and its profile toggle (``None`` when the page did
-    not offer it: a script or an older page)."""
+    not offer it: a script or an older page). ``posted``: the request's form, read by the
+    names :class:`MessageForm` gives its fields (the send does not build the form: binding
+    its fields cost more CPU than the rest of the request's reading)."""
+    profile = posted.get("profile")
     return parameters.SendOptions(
-        temperature=form.temperature.data,
-        max_tokens=form.max_tokens.data,
-        effort=form.effort.data,
-        profile=bool(form.profile.data) if form.profile_offered.data else None,
+        temperature=posted.get("temperature"),
+        max_tokens=posted.get("max_tokens"),
+        effort=posted.get("effort"),
+        # As a BooleanField reads a checkbox: absent, "" or "false" is off.
+        profile=profile not in (None, "", "false") if posted.get("profile_offered") else None,
         # Only when the page offered the field: a script or an older page keeps the cap.
-        spend_cap=(form.spend_cap.data or "") if form.spend_cap.raw_data else None,
+        spend_cap=(posted.get("spend_cap") or "") if "spend_cap" in posted else None,
     )
 
 
-def message_text(form: MessageForm) -> str:
+def message_text(posted: Mapping[str, str]) -> str:
     """The message: what was typed, or the starter prompt clicked without the script."""
-    typed = form.content.data or ""
-    starter = form.starter.data or ""
+    typed = posted.get("content") or ""
+    starter = posted.get("starter") or ""
     return typed if typed.strip() or not starter else starter
 
 
-def uploads(form: MessageForm) -> list[Upload]:
+def uploads(files: MultiDict[str, FileStorage]) -> list[Upload]:
     """The attached files as sent (an empty file input sends one nameless part: skipped).
     Each is read up to one byte past the size limit: enough to refuse it by name."""
     limit = current_app.config["MAX_ATTACHMENT_BYTES"]
     found = []
-    for storage in form.files.data or []:
+    for storage in files.getlist("files"):
         if not getattr(storage, "filename", None):
             continue
         data = storage.stream.read(limit + 1)

@@ -119,23 +119,23 @@ def show(chat_id: uuid.UUID) -> tuple[str, int] | tuple[Response, int]:
 def send(chat_id: uuid.UUID | None) -> BaseResponse | tuple[str, int] | tuple[Response, int]:
     """Send a message. With the script: JSON with the new bubbles. Without: redirect at once
     to the chat (post/redirect/get), whose answer refreshes itself until it is done."""
-    form = MessageForm()
+    posted = request.form  # the composer's fields by name (MessageForm only renders them)
     try:
         result = chat_service.send_message(
             chat_id,
-            composer_extras.message_text(form),
-            form.provider.data or "",
-            form.model.data or "",
-            form.persona.data or "",
-            composer_extras.send_options(form),
-            composer_extras.uploads(form),
+            composer_extras.message_text(posted),
+            posted.get("provider") or "",
+            posted.get("model") or "",
+            posted.get("persona") or "",
+            composer_extras.send_options(posted),
+            composer_extras.uploads(request.files),
         )
     except chat_service.ChatInputError as exc:
         if _wants_json():
             link = {"url": url_for(exc.link[0]), "label": exc.link[1]} if exc.link else None
             return jsonify(error=exc.message, link=link), exc.status
         chat = _chat_or_404(chat_id) if chat_id is not None else None
-        return render_chat(chat, form, error=exc, status=exc.status)
+        return render_chat(chat, MessageForm(), error=exc, status=exc.status)
 
     chat_url = url_for("chats.show", chat_id=result.chat.id)
     if _wants_json():
@@ -170,15 +170,15 @@ def estimate(chat_id: uuid.UUID | None) -> tuple[Response, int]:
     address may be (gunicorn refuses request lines over 4 KB), and it must not end up in
     access logs or the browser's history. Nothing is written."""
     chat = _chat_or_404(chat_id) if chat_id is not None else None
-    form = MessageForm()
+    posted = request.form  # the composer's fields, as the send reads them
     found = estimates.estimate_turn(
         chat,
-        (form.content.data or "")[: current_app.config["MAX_MESSAGE_CHARS"]],
-        form.provider.data or "",
-        form.model.data or "",
-        form.persona.data or "",
-        composer_extras.send_options(form),
-        extra_tokens=estimates.pending_tokens(*composer_extras.pending_files(request.form)),
+        (posted.get("content") or "")[: current_app.config["MAX_MESSAGE_CHARS"]],
+        posted.get("provider") or "",
+        posted.get("model") or "",
+        posted.get("persona") or "",
+        composer_extras.send_options(posted),
+        extra_tokens=estimates.pending_tokens(*composer_extras.pending_files(posted)),
     )
     if found is None:
         return jsonify(text="", cap_text="", over_cap=False), 200
