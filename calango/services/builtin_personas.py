@@ -54,11 +54,17 @@ def _translations() -> dict[tuple[str, str], tuple[str, str]]:
     }
 
 
-def _names_in_every_language(english: str) -> set[str]:
-    names = {english}
-    for language in current_app.config["LANGUAGES"]:
-        with force_locale(language):
-            names.add(_(english))  # the literal msgids are in _translations()
+def _names_in_every_language(english: str) -> frozenset[str]:
+    """``english`` and its translations, worked out once per app (every send asks: switching
+    the locale for each language costs more than the send's own lookup)."""
+    known = current_app.extensions.setdefault("calango.builtin_names", {})
+    names = known.get(english)
+    if names is None:
+        found = {english}
+        for language in current_app.config["LANGUAGES"]:
+            with force_locale(language):
+                found.add(_(english))  # the literal msgids are in _translations()
+        names = known[english] = frozenset(found)
     return names
 
 
@@ -75,7 +81,7 @@ def persona_name_keys(name: str) -> list[str]:
     return keys
 
 
-def default_persona_names() -> set[str]:
+def default_persona_names() -> frozenset[str]:
     """The default persona's name in every language Calango speaks (the composer preselects
     whichever of them exists)."""
     return _names_in_every_language("Calango (Default)")

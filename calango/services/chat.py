@@ -3,6 +3,7 @@ calango.services.composer)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,19 @@ from typing import Any
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, false, func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from calango.accounts import current_user_id, is_server, user_kept_loaded
 from calango.encryption import KeyDecryptionError
@@ -149,6 +162,46 @@ class Lookup:
     default_budget: Any = None  # SERVER: the instance's default monthly budget (raw setting)
 
 
+@functools.cache
+def _lookup_query(
+    with_chat: bool, budgets_apply: bool, server: bool, ids: bool, personas: int
+) -> Select[Any]:
+    """The statement of :func:`_lookup` for one shape, built once (building it cost more CPU
+    than running it). Bound: ``me``, ``provider_key``, ``chat_id`` (``with_chat``), the
+    persona's ``keys`` (expanding) and ``exact`` (``personas``: 0, 1 or several keys)."""
+    me = bindparam("me", type_=Integer())
+    extra: list[Any] = []
+    if with_chat:
+        chat_id = bindparam("chat_id", type_=ChatSession.__table__.c.id.type)
+        leaf = select(ChatSession.leaf_id).where(
+            ChatSession.id == chat_id, ChatSession.owner_id == me
+        )
+        extra.append(leaf.scalar_subquery())
+    if budgets_apply:  # read with the provider: checking the budget costs no statement
+        default = select(Setting.value).where(Setting.key == budgets.DEFAULT_BUDGET_KEY)
+        extra.append(default.scalar_subquery())
+    if server:  # the SSRF guard's policy, read here rather than in a statement of its own
+        extra.append(network_policy.stored_choice())
+    if ids:
+        sequence = func.pg_get_serial_sequence(ChatMessage.__tablename__, "id")
+        extra += [func.nextval(sequence), func.nextval(sequence)]
+    # Only a persona this user may see (their own before a shared one of the same name).
+    keys = bindparam("keys", expanding=True, type_=String())
+    persona_match = and_(Persona.name_key.in_(keys), visible_to(me)) if personas else false()
+    query = (
+        select(Provider, Persona, *extra, *primed_columns(me))
+        .select_from(Provider)
+        .outerjoin(Persona, persona_match)
+        .where(Provider.name_key == bindparam("provider_key", type_=String()))
+    )
+    if personas > 1:  # a built-in persona's name in another language: the exact name wins
+        exact = bindparam("exact", type_=String())
+        query = query.order_by(case((Persona.name_key == exact, 0), else_=1))
+    if personas:
+        query = query.order_by(case((Persona.owner_id == me, 0), else_=1))
+    return query.limit(1)
+
+
 def _lookup(
     provider_name: str,
     persona_name: str,
@@ -158,40 +211,21 @@ def _lookup(
     """The provider and the persona by name, with the preferences this request needs
     (language, theme, last choice), the chat's leaf (``session_id``) and, on PostgreSQL with
     ``take_ids``, two message ids, in one statement."""
-    me = current_user_id()
-    preferences = primed_columns(me)
-    extra: list[Any] = []
-    if session_id is not None:
-        leaf = select(ChatSession.leaf_id).where(
-            ChatSession.id == session_id, ChatSession.owner_id == me
-        )
-        extra.append(leaf.scalar_subquery())
-    ids = take_ids and db.session.get_bind().dialect.name == "postgresql"
-    budgets_apply = take_ids and is_server()
-    if budgets_apply:  # read with the provider: checking the budget costs no statement
-        default = select(Setting.value).where(Setting.key == budgets.DEFAULT_BUDGET_KEY)
-        extra.append(default.scalar_subquery())
     server = is_server()
-    if server:  # the SSRF guard's policy, read here rather than in a statement of its own
-        extra.append(network_policy.stored_choice())
-    if ids:
-        sequence = func.pg_get_serial_sequence(ChatMessage.__tablename__, "id")
-        extra += [func.nextval(sequence), func.nextval(sequence)]
+    ids = take_ids and db.session.get_bind().dialect.name == "postgresql"
+    budgets_apply = take_ids and server
     # A built-in persona's name in another language finds it too; the exact name wins.
     keys = persona_name_keys(persona_name) if persona_name else []
-    # Only a persona this user may see (their own before a shared one of the same name).
-    persona_match = and_(Persona.name_key.in_(keys), visible_to(me)) if keys else false()
-    query = (
-        select(Provider, Persona, *extra, *preferences)
-        .select_from(Provider)
-        .outerjoin(Persona, persona_match)
-        .where(Provider.name_key == normalize_name(provider_name))
-    )
-    if len(keys) > 1:
-        query = query.order_by(case((Persona.name_key == keys[0], 0), else_=1))
+    params: dict[str, Any] = {
+        "me": current_user_id(),
+        "provider_key": normalize_name(provider_name),
+    }
+    if session_id is not None:
+        params["chat_id"] = session_id
     if keys:
-        query = query.order_by(case((Persona.owner_id == me, 0), else_=1))
-    row = db.session.execute(query.limit(1)).first()
+        params["keys"], params["exact"] = keys, keys[0]
+    query = _lookup_query(session_id is not None, budgets_apply, server, ids, min(len(keys), 2))
+    row = db.session.execute(query, params).first()
     if row is None:
         return Lookup(None, None)
     found = Lookup(row[0], row[1])
@@ -318,11 +352,35 @@ def build_context(
     return trim_to_budget(messages, context_budget(model))
 
 
+@functools.cache
+def _claim_query(keys: tuple[str, ...], copy: bool) -> Any:
+    """The claim's ``UPDATE … RETURNING`` setting the columns ``keys`` (bound as
+    ``new_<key>``), built once per shape; ``copy``: a Core statement returning the row."""
+    table = ChatSession.__table__
+    statement = (
+        update(table if copy else ChatSession)
+        # Only the sender's own chat (another user's is as missing as a deleted one), and
+        # never a contender's conversation in A Rinha.
+        .where(
+            table.c.id == bindparam("claim_id", type_=table.c.id.type),
+            table.c.owner_id == bindparam("claim_owner", type_=Integer()),
+            table.c.kind == SessionKind.CHAT,
+        )
+        .values(
+            {key: bindparam(f"new_{key}", type_=table.c[key].type) for key in keys}
+            # The message written next is the chat's newest: the visible branch ends there.
+            | {"leaf_id": None}
+        )
+    )
+    return statement.returning(*table.c) if copy else statement.returning(ChatSession)
+
+
 def _claim_for_sending(
     session_id: uuid.UUID,
     now: datetime,
     persona: Persona | None,
     chat_values: dict[str, Any] | None = None,
+    copy: bool = False,
 ) -> ChatSession:
     """Take the chat for this send (the chat, updated with ``chat_values`` too, in the same
     statement).
@@ -333,26 +391,26 @@ def _claim_for_sending(
     answer; the branch read after it, a fresh statement, then sees that answer
     (``branches.read_for_send``), and the send is refused while it is being written
     (``refuse_if_busy``).
+
+    ``copy``: this session holds no copy of the chat (the send): the chat comes back as a
+    transient object built from the returned row, which costs less CPU than the ORM's
+    ``UPDATE … RETURNING`` of an entity. Otherwise the loaded chat is refreshed.
     """
-    chat = db.session.execute(
-        update(ChatSession)
-        # Only the sender's own chat (another user's is as missing as a deleted one), and
-        # never a contender's conversation in A Rinha.
-        .where(
-            ChatSession.id == session_id,
-            ChatSession.owner_id == current_user_id(),
-            ChatSession.kind == SessionKind.CHAT,
-        )
-        .values(
-            updated_at=now,
-            persona=persona.name if persona is not None else None,
-            persona_id=persona.id if persona is not None else None,
-            **(chat_values or {}),
-            # The message written next is the chat's newest: the visible branch ends there.
-            leaf_id=None,
-        )
-        .returning(ChatSession)
-    ).scalar_one_or_none()
+    values = {
+        "updated_at": now,
+        "persona": persona.name if persona is not None else None,
+        "persona_id": persona.id if persona is not None else None,
+        **(chat_values or {}),
+    }
+    params = {f"new_{key}": value for key, value in values.items()}
+    params.update(claim_id=session_id, claim_owner=current_user_id())
+    statement = _claim_query(tuple(values), copy)
+    chat: ChatSession | None
+    if copy:
+        row = db.session.execute(statement, params).first()
+        chat = ChatSession(**row._mapping) if row is not None else None
+    else:
+        chat = db.session.execute(statement, params).scalar_one_or_none()
     if chat is None:
         db.session.rollback()
         raise ChatInputError(_("This chat no longer exists."), status=404)
@@ -494,7 +552,7 @@ def send_message(
     chat: ChatSession | None = None
     parent_id: int | None = None
     if session_id is not None:
-        chat = _claim_for_sending(session_id, now, persona, chat_values)
+        chat = _claim_for_sending(session_id, now, persona, chat_values, copy=True)
         start = LeafOf(found.leaf_hint)
         view = read_for_send(chat.id, start, now, newest_id=found.message_ids is None)
         refuse_if_busy(view)
@@ -513,18 +571,20 @@ def send_message(
         refuse_over_cap(chat.id if chat is not None else None, cap, model, context, price)
     if chat is None:
         title = title_from(text) if text.strip() else title_from(files[0].name)
-        chat = ChatSession(
+        values = dict(
             id=uuid.uuid4(), title=title, created_at=now, updated_at=now,
-            owner_id=current_user_id(),
+            owner_id=current_user_id(), kind=SessionKind.CHAT,
             persona=persona_name or None, persona_id=persona.id if persona else None,
             **chat_values,
         )  # fmt: skip
-        db.session.add(chat)
+        # A Core INSERT, and the chat handed on as a transient object: the ORM's unit of
+        # work would cost more CPU than the statement.
+        db.session.execute(insert(ChatSession.__table__), values)
+        chat = ChatSession(**values)
     if found.message_ids is not None:  # PostgreSQL: taken from the sequence in _lookup
         user_id, assistant_id = sorted(found.message_ids)
     else:  # SQLite: this transaction holds the write lock (the claim, or the chat's INSERT)
         if session_id is None:
-            db.session.flush()
             newest_id = newest_message_id()
         user_id, assistant_id = newest_id + 1, newest_id + 2
     # Both messages in one multi-row INSERT (the ORM would send one per row), with their ids
@@ -540,11 +600,10 @@ def send_message(
              heartbeat_at=now, params=params.as_json() or None,
              profile_sent=profile is not None, file_count=None, **common, **NO_HTML),
     ]  # fmt: skip
-    inserted = db.session.scalars(
-        insert(ChatMessage).returning(ChatMessage), rows, execution_options={"render_nulls": True}
-    )
-    by_role = {m.role: m for m in inserted}
-    user_message, assistant = by_role["user"], by_role["assistant"]
+    # One multi-row Core INSERT (the ids are known: nothing to return); the page renders
+    # the two bubbles from transient objects holding the same values.
+    db.session.execute(insert(ChatMessage.__table__), rows)
+    user_message, assistant = ChatMessage(**rows[0]), ChatMessage(**rows[1])
     attachments.store(user_message.id, files)  # no statement without files
     remember_chat_choice(provider, model, persona)
     with user_kept_loaded():  # the page rendered next reads the user: no second SELECT

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import g
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import BindParameter, and_, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from calango.accounts import current_user_id
@@ -23,7 +23,7 @@ from calango.models import ChatSession, Persona
 from calango.services.names import check_name_free, commit_named
 
 
-def visible_to(user_id: int) -> ColumnElement[bool]:
+def visible_to(user_id: int | BindParameter[Any]) -> ColumnElement[bool]:
     """The personas ``user_id`` may see and pick: their own and the shared ones."""
     return or_(Persona.owner_id == user_id, Persona.is_shared.is_(True))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import g, has_request_context
 from flask_login import current_user
-from sqlalchemy import ScalarSelect, select, union_all
+from sqlalchemy import BindParameter, ScalarSelect, select, union_all
 from sqlalchemy.exc import SQLAlchemyError
 
 from calango.accounts import current_user_id, is_server, local_user_id
@@ -106,9 +106,10 @@ def primed_keys() -> tuple[str, ...]:
     return LANGUAGE_KEY, THEME_KEY, LAST_CHOICE_KEY, PROFILE_KEY, DEFAULT_CAP_KEY
 
 
-def primed_columns(user_id: int) -> list[ScalarSelect[Any]]:
+def primed_columns(user_id: int | BindParameter[Any]) -> list[ScalarSelect[Any]]:
     """Scalar subqueries reading :func:`primed_keys` of ``user_id`` (in that order), for the
-    send's single statement; hand the values back with :func:`prime_settings`."""
+    send's single statement (``user_id`` may be a bound parameter: the send builds its
+    statement once); hand the values back with :func:`prime_settings`."""
     return [
         select(UserSetting.value)
         .where(UserSetting.user_id == user_id, UserSetting.key == key)
