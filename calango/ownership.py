@@ -5,11 +5,13 @@ loads the row: no extra statement."""
 
 from __future__ import annotations
 
+import functools
 import uuid
+from typing import Any
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, and_, bindparam, case, select
 from sqlalchemy.orm import selectinload, undefer
 
 from calango.access import is_admin
@@ -17,9 +19,11 @@ from calango.accounts import current_user_id
 from calango.extensions import db
 from calango.models import ArenaRound, ChatMessage, ChatSession, MessageFile, Persona, StoredFile
 from calango.services import personas
+from calango.services.preferences import prime_settings, primed_columns, primed_keys
 
 __all__ = [
     "editable_persona_or_404",
+    "followed_message_or_404",
     "owned_chat_or_404",
     "owned_file_or_404",
     "owned_message_or_404",
@@ -60,6 +64,47 @@ def owned_message_or_404(message_id: int, chat_id: uuid.UUID | None = None) -> C
         message = db.session.scalar(query)
     if message is None:
         abort(404, description=_("This message does not exist or was deleted."))
+    return message
+
+
+@functools.cache
+def _followed_message_query() -> Select[Any]:
+    """The statement of :func:`followed_message_or_404`, built once (bound ``message_id``,
+    ``chat_id``, ``me``): the message of one of ``me``'s chats, the avatar of its persona
+    (``me``'s own before a shared namesake, as ``avatars_by_name``) and ``me``'s primed
+    settings."""
+    me = bindparam("me", type_=Integer())
+    persona = and_(Persona.name == ChatMessage.persona, personas.visible_to(me))
+    return (
+        select(ChatMessage, *personas.AVATAR_COLUMNS, *primed_columns(me))
+        .join(ChatSession, ChatSession.id == ChatMessage.session_id)
+        .outerjoin(Persona, persona)
+        .where(
+            ChatMessage.id == bindparam("message_id", type_=Integer()),
+            ChatMessage.session_id == bindparam("chat_id", type_=ChatSession.__table__.c.id.type),
+            ChatSession.owner_id == me,
+        )
+        .order_by(case((Persona.owner_id == me, 0), else_=1), Persona.id.desc())
+        .limit(1)
+    )
+
+
+def followed_message_or_404(message_id: int, chat_id: uuid.UUID) -> ChatMessage:
+    """:func:`owned_message_or_404` for a stream, which then reads nothing else: the ``done``
+    event's bubble shows the persona's avatar and follows the viewer's language and theme,
+    read here in the same statement."""
+    row = None
+    if 0 < message_id <= _ID_MAX:
+        params = {"message_id": message_id, "chat_id": chat_id, "me": current_user_id()}
+        row = db.session.execute(_followed_message_query(), params).first()
+    if row is None:
+        abort(404, description=_("This message does not exist or was deleted."))
+    message, persona_id, emoji, has_image, updated, *settings = row
+    prime_settings(dict(zip(primed_keys(), settings, strict=True)))
+    if message.persona:
+        found = persona_id is not None
+        avatar = personas.avatar_from(persona_id, emoji, has_image, updated) if found else None
+        personas.prime_avatars({message.persona: avatar})
     return message
 
 

@@ -29,7 +29,7 @@ from calango.chats.history_routes import sidebar as _sidebar
 from calango.extensions import db
 from calango.forms import ConfirmForm, confirm_then_delete
 from calango.models import ChatMessage, ChatSession, MessageStatus, SessionKind
-from calango.ownership import owned_chat_or_404, owned_message_or_404
+from calango.ownership import followed_message_or_404, owned_chat_or_404, owned_message_or_404
 from calango.services import chat as chat_service
 from calango.services import composer, estimates, history, spend_cap
 from calango.services.first_run import first_run_offers
@@ -205,7 +205,9 @@ def sidebar_fragment(chat_id: uuid.UUID) -> str:
 def stream(chat_id: uuid.UUID, message_id: int) -> Response:
     """Server-Sent Events: the answer's text from the client's offset on, then ``done`` with
     the finished message. Never starts a generation (EventSource reconnects with GET)."""
-    message = _message_or_404(chat_id, message_id)
+    # One statement: the message, its persona's avatar and the viewer's settings, all that
+    # the ``done`` event's bubble needs when the producer ran in this process.
+    message = followed_message_or_404(message_id, chat_id)
     offset = request.headers.get("Last-Event-ID", type=int)
     if offset is None:
         offset = request.args.get("offset", 0, type=int)

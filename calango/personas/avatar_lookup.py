@@ -3,7 +3,7 @@ rendered on the chat page and in the send/stream JSON alike)."""
 
 from __future__ import annotations
 
-from calango.services.personas import AvatarInfo, avatars_by_name, primed_avatar
+from calango.services.personas import AvatarInfo, avatars_by_name, primed_avatars
 
 
 class AvatarLookup:
@@ -17,8 +17,8 @@ class AvatarLookup:
         if not name:
             return None
         if self._by_name is None:
-            primed = primed_avatar(name)  # the persona a send just used
-            if primed is not None:
-                return primed
+            primed = primed_avatars()  # what the send or the stream read with its row
+            if name in primed:
+                return primed[name]
             self._by_name = avatars_by_name()
         return self._by_name.get(name)

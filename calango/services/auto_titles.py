@@ -25,6 +25,7 @@ from calango.services import budgets
 from calango.services.call_log import recorded_call
 from calango.services.chat import resolve_provider
 from calango.services.composer import split_model_value
+from calango.services.generation import UNREAD
 from calango.services.titles import TITLE_LENGTH, clean_title, plain_text
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,9 @@ class AutoTitle:
     model: str = ""
 
 
-def load_auto_title() -> AutoTitle:
-    """The saved setting (off when unset or malformed)."""
-    value = Setting.get(SETTING_KEY)
+def load_auto_title(stored: Any = UNREAD) -> AutoTitle:
+    """The saved setting (off when unset or malformed); ``stored``: its value, already read."""
+    value = Setting.get(SETTING_KEY) if stored is UNREAD else stored
     if not isinstance(value, dict):
         return AutoTitle()
     model = value.get("model")
@@ -67,11 +68,12 @@ def save_auto_title(setting: AutoTitle) -> None:
     db.session.commit()
 
 
-def name_chat_after(message_id: int) -> None:
+def name_chat_after(message_id: int, stored: Any = UNREAD) -> None:
     """Name the chat of answer ``message_id`` with the chosen model, when the setting is on
-    and this is the chat's first answer. Never raises."""
+    and this is the chat's first answer (``stored``: the setting's value if the send read
+    it). Never raises."""
     try:
-        _name_chat_after(message_id)
+        _name_chat_after(message_id, stored)
     except Exception:
         db.session.rollback()
         log.exception("could not name the chat of answer %s with a model", message_id)
@@ -107,8 +109,8 @@ def _first_answer(message_id: int) -> tuple[ChatSession, str, str] | None:
     return chat, question.content[:EXCERPT], answer.content[:EXCERPT]
 
 
-def _name_chat_after(message_id: int) -> None:
-    setting = load_auto_title()
+def _name_chat_after(message_id: int, stored: Any) -> None:
+    setting = load_auto_title(stored)
     if not setting.enabled or not setting.model:
         return
     found = _first_answer(message_id)

@@ -74,6 +74,7 @@ from calango.services.builtin_personas import persona_name_keys
 from calango.services.composer import split_model_value
 from calango.services.file_intake import AttachmentRefused, PreparedFile, Upload, prepare_files
 from calango.services.generation import (
+    UNREAD,
     Generation,
     GenerationRequest,
     request_stop,
@@ -160,11 +161,12 @@ class Lookup:
     leaf_hint: int | None = None  # the chat's leaf_id (a hint: the claim comes later)
     message_ids: tuple[int, int] | None = None  # PostgreSQL: two ids from the sequence
     default_budget: Any = None  # SERVER: the instance's default monthly budget (raw setting)
+    title_setting: Any = UNREAD  # a send: the auto-title setting (services.auto_titles)
 
 
 @functools.cache
 def _lookup_query(
-    with_chat: bool, budgets_apply: bool, server: bool, ids: bool, personas: int
+    with_chat: bool, budgets_apply: bool, server: bool, ids: bool, personas: int, titles: bool
 ) -> Select[Any]:
     """The statement of :func:`_lookup` for one shape, built once (building it cost more CPU
     than running it). Bound: ``me``, ``provider_key``, ``chat_id`` (``with_chat``), the
@@ -182,6 +184,10 @@ def _lookup_query(
         extra.append(default.scalar_subquery())
     if server:  # the SSRF guard's policy, read here rather than in a statement of its own
         extra.append(network_policy.stored_choice())
+    if titles:  # whether the answer names its chat: the producer then needs no read of it
+        from calango.services.auto_titles import SETTING_KEY  # (it imports this module)
+
+        extra.append(select(Setting.value).where(Setting.key == SETTING_KEY).scalar_subquery())
     if ids:
         sequence = func.pg_get_serial_sequence(ChatMessage.__tablename__, "id")
         extra += [func.nextval(sequence), func.nextval(sequence)]
@@ -209,8 +215,9 @@ def _lookup(
     take_ids: bool = False,
 ) -> Lookup:
     """The provider and the persona by name, with the preferences this request needs
-    (language, theme, last choice), the chat's leaf (``session_id``) and, on PostgreSQL with
-    ``take_ids``, two message ids, in one statement."""
+    (language, theme, last choice), the chat's leaf (``session_id``) and, for a send
+    (``take_ids``), the auto-title setting and on PostgreSQL two message ids, in one
+    statement."""
     server = is_server()
     ids = take_ids and db.session.get_bind().dialect.name == "postgresql"
     budgets_apply = take_ids and server
@@ -224,7 +231,8 @@ def _lookup(
         params["chat_id"] = session_id
     if keys:
         params["keys"], params["exact"] = keys, keys[0]
-    query = _lookup_query(session_id is not None, budgets_apply, server, ids, min(len(keys), 2))
+    shape = (session_id is not None, budgets_apply, server, ids, min(len(keys), 2), take_ids)
+    query = _lookup_query(*shape)
     row = db.session.execute(query, params).first()
     if row is None:
         return Lookup(None, None)
@@ -236,6 +244,8 @@ def _lookup(
         found.default_budget = rest.pop(0)
     if server:
         network_policy.prime_choice(rest.pop(0))
+    if take_ids:
+        found.title_setting = rest.pop(0)
     if ids:
         found.message_ids = (rest.pop(0), rest.pop(0))
     prime_settings(dict(zip(primed_keys(), rest, strict=True)))
@@ -620,6 +630,7 @@ def send_message(
             price=price,
             locale=str(get_locale() or "en"),
             params=params,
+            title_setting=found.title_setting,
         )
     )
     return SendResult(chat, user_message, assistant, generation)

@@ -40,6 +40,10 @@ KEEPER_INTERVAL = 1.0  # seconds between heartbeats / stop checks of local produ
 LocalEvent = Delta | Done
 
 
+# ``GenerationRequest.title_setting`` when the caller did not read it: the producer reads it.
+UNREAD: Any = object()
+
+
 @dataclass
 class GenerationRequest:
     """Everything the producer needs, resolved before it starts (no lazy DB access)."""
@@ -51,6 +55,9 @@ class GenerationRequest:
     price: Price | None
     locale: str = "en"
     params: ChatParams = field(default_factory=ChatParams)
+    # The stored auto-title setting, when the send read it with its provider: the finished
+    # answer then needs no statement of its own to learn that titles are off.
+    title_setting: Any = UNREAD
 
 
 @dataclass

@@ -159,27 +159,40 @@ class AvatarInfo:
     version: int  # changes with the persona, so the image URL changes with it
 
 
+def avatar_from(
+    persona_id: int, emoji: str | None, has_image: bool | None, updated: Any
+) -> AvatarInfo:
+    """An avatar from a persona's columns (``AVATAR_COLUMNS``, in that order)."""
+    return AvatarInfo(
+        persona_id, emoji, bool(has_image), int(updated.timestamp()) if updated else 0
+    )
+
+
+AVATAR_COLUMNS = (Persona.id, Persona.avatar_emoji, Persona.has_avatar_image, Persona.updated_at)
+
+
 def avatar_of(persona: Persona) -> AvatarInfo:
     """``persona``'s avatar, from its loaded row."""
-    updated = persona.updated_at
-    return AvatarInfo(
-        persona.id,
-        persona.avatar_emoji,
-        bool(persona.has_avatar_image),
-        int(updated.timestamp()) if updated else 0,
+    return avatar_from(
+        persona.id, persona.avatar_emoji, persona.has_avatar_image, persona.updated_at
     )
 
 
 def prime_avatar(persona: Persona) -> None:
     """Remember ``persona``'s avatar for this request (the send read its row already), so
     that the answer's bubble does not read every persona's avatar again."""
-    g.calango_avatar_primed = {persona.name: avatar_of(persona)}
+    prime_avatars({persona.name: avatar_of(persona)})
 
 
-def primed_avatar(name: str) -> AvatarInfo | None:
-    """The avatar :func:`prime_avatar` remembered for ``name`` in this request, if any."""
-    primed = g.get("calango_avatar_primed") or {}
-    return primed.get(name)
+def prime_avatars(avatars: dict[str, AvatarInfo | None]) -> None:
+    """Remember the avatars of the personas this request's bubbles show, read by a query of
+    the caller (``None``: that name has no persona the viewer may see)."""
+    g.calango_avatar_primed = avatars
+
+
+def primed_avatars() -> dict[str, AvatarInfo | None]:
+    """What :func:`prime_avatars` remembered in this request (empty when nothing was)."""
+    return g.get("calango_avatar_primed") or {}
 
 
 def avatars_by_name(user_id: int | None = None) -> dict[str, AvatarInfo]:
@@ -188,15 +201,11 @@ def avatars_by_name(user_id: int | None = None) -> dict[str, AvatarInfo]:
     viewer = user_id if user_id is not None else current_user_id()
     mine_last = case((Persona.owner_id == viewer, 1), else_=0)
     rows = db.session.execute(
-        select(
-            Persona.id, Persona.name, Persona.avatar_emoji, Persona.has_avatar_image,
-            Persona.updated_at,
-        ).where(visible_to(viewer)).order_by(mine_last, Persona.id)
-    )  # fmt: skip
-    return {
-        name: AvatarInfo(pid, emoji, bool(has_image), int(updated.timestamp()) if updated else 0)
-        for pid, name, emoji, has_image, updated in rows
-    }
+        select(Persona.name, *AVATAR_COLUMNS)
+        .where(visible_to(viewer))
+        .order_by(mine_last, Persona.id)
+    )
+    return {name: avatar_from(*columns) for name, *columns in rows}
 
 
 def delete_persona(persona: Persona) -> str:

@@ -184,7 +184,9 @@ def finish_answer(generation: Generation, outcome: Outcome, app: Flask) -> None:
         registry(app).remove(message_id)
         generation.finish(Done(values["status"], values), app)
     if values["status"] == MessageStatus.COMPLETE:
-        auto_titles.name_chat_after(message_id)  # optional, never fails the answer
+        # Optional, never fails the answer; off (the default) costs nothing when the send
+        # read the setting.
+        auto_titles.name_chat_after(message_id, generation.request.title_setting)
 
 
 def _cost(price: Price | None, usage: Usage | None, message_id: int) -> Decimal | None:

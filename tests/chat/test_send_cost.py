@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -11,11 +13,11 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import delete, event
 
 from calango.extensions import db
 from calango.models import ChatSession, Persona, Provider
-from tests.helpers import FAKE_MODEL, finish, messages_of, send
+from tests.helpers import FAKE_MODEL, finish, messages_of, only_chat, send, sse_events
 
 MAX_STATEMENTS = 4
 
@@ -132,3 +134,86 @@ def test_a_send_continues_the_branch_shown_within_four_statements(
     sent = [m["content"] for m in fake.requests[-1]["json"]["messages"] if m["role"] != "system"]
     assert sent[0] == "first question" and sent[-1] == "instead of the second"
     assert len(sent) == 3 and "second question" not in sent  # only the branch shown
+
+
+def test_following_an_answer_costs_one_statement_and_shows_the_personas_avatar(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    """The stream reads the message, its persona's avatar and the viewer's settings in one
+    statement; the ``done`` bubble then renders from the producer's values (no statement)."""
+    with app.app_context():
+        db.session.add(Persona(name="Frio", prompt="Be exact.", avatar_emoji="🧊"))
+        db.session.commit()
+    fake.script(reply="cold answer").hold()
+    data = {"csrf_token": csrf, "content": "hi", "provider": "Fake", "model": FAKE_MODEL,
+            "persona": "Frio"}  # fmt: skip
+    sent = client.post("/chats/messages", data=data, headers={"Accept": "application/json"})
+    stream_url = re.search(r'data-stream-url="([^"]+)"', sent.get_json()["html"])
+    assert stream_url and fake.wait_until_held()
+    release = threading.Timer(0.3, fake.release)  # while this thread follows the answer
+    release.start()
+    with statements_of_this_thread(app) as seen:
+        body = client.get(stream_url.group(1), headers={"Accept": "text/event-stream"})
+        events = sse_events(body)
+    release.join()
+    finish(app)
+    assert len(seen) == 1, "\n\n".join(seen)
+    assert "".join(json.loads(d)["text"] for e, d, _ in events if e == "message") == "cold answer"
+    done = json.loads(next(d for e, d, _ in events if e == "done"))
+    assert done["status"] == "complete"
+    assert "cold answer" in done["html"] and "🧊" in done["html"]
+
+
+def test_an_answer_without_a_persona_row_follows_without_its_avatar(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    """A persona deleted after the send: the bubble shows no avatar and nothing breaks."""
+    with app.app_context():
+        db.session.add(Persona(name="Gone", prompt="Soon deleted.", avatar_emoji="👻"))
+        db.session.commit()
+    fake.script(reply="still here").hold()
+    data = {"csrf_token": csrf, "content": "hi", "provider": "Fake", "model": FAKE_MODEL,
+            "persona": "Gone"}  # fmt: skip
+    sent = client.post("/chats/messages", data=data, headers={"Accept": "application/json"})
+    stream_url = re.search(r'data-stream-url="([^"]+)"', sent.get_json()["html"])
+    assert stream_url and fake.wait_until_held()
+    with app.app_context():
+        db.session.execute(delete(Persona).where(Persona.name == "Gone"))
+        db.session.commit()
+    fake.release()
+    finish(app)
+    events = sse_events(client.get(stream_url.group(1)))
+    done = json.loads(next(d for e, d, _ in events if e == "done"))
+    assert done["status"] == "complete" and "still here" in done["html"]
+    assert "👻" not in done["html"]
+
+
+@contextmanager
+def statements_of_answers(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the answers' producer threads send meanwhile."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if threading.current_thread().name.startswith("calango-answer-"):
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_finished_answer_does_not_read_the_auto_title_setting_again(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    """The send read the setting (off by default) with its provider; the producer ends the
+    answer with its own statements only (the text, the final row, A Cuca's rollup)."""
+    with statements_of_answers(app) as seen:
+        assert send(client, csrf, "name me not").status_code == 201
+        finish(app)
+    assert seen, "the producer's statements were not seen"
+    assert not [s for s in seen if "FROM settings" in s], "\n\n".join(seen)
+    assert [m.status for m in messages_of(app, only_chat(app).id)] == ["complete", "complete"]
