@@ -281,6 +281,7 @@ def _start_contender(item: _Prepared, locale: str) -> Generation:
             messages=item.context or [],
             price=price,
             locale=locale,
+            title_setting=None,  # an arena round names no chat: nothing to read at its end
         )
     )
 

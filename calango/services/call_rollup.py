@@ -17,6 +17,7 @@ import functools
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -255,17 +256,34 @@ def count_answers(ids: Iterable[int]) -> None:
         count_rows(_answer_rows(ChatMessage.id.in_(ids)))
 
 
+# The message's own columns that its contribution depends on (its kind and owner are its
+# chat's, which a change of the message leaves as they are).
+ANSWER_COLUMNS = ("role", *_ANSWER_FIELDS)
+
+
+@dataclass
+class Recount:
+    """What the change inside :func:`recounted` may hand back: the message's new
+    ``ANSWER_COLUMNS`` (an ``UPDATE … RETURNING``), which spares reading the row again."""
+
+    after: Mapping[str, Any] | None = None
+
+
 @contextmanager
-def recounted(message_id: int, enabled: bool = True) -> Iterator[None]:
+def recounted(message_id: int, enabled: bool = True) -> Iterator[Recount]:
     """Around a change of one message: its old contribution leaves, its new one comes in."""
+    recount = Recount()
     if not enabled:
-        yield
+        yield recount
         return
     fold = Fold()
-    for row in _one_answer(message_id, lock=True):
+    before = _one_answer(message_id, lock=True)
+    for row in before:
         fold.add_answer(row, -1)
-    yield
-    for row in _one_answer(message_id):
+    yield recount
+    returned = recount.after
+    after = [{**row, **returned} for row in before] if returned else _one_answer(message_id)
+    for row in after:
         fold.add_answer(row)
     fold.write()
 

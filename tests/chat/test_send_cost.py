@@ -206,14 +206,20 @@ def statements_of_answers(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def test_a_finished_answer_does_not_read_the_auto_title_setting_again(
+def test_a_finished_answer_reads_neither_the_auto_title_setting_nor_its_row_again(
     app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
 ) -> None:
     """The send read the setting (off by default) with its provider; the producer ends the
-    answer with its own statements only (the text, the final row, A Cuca's rollup)."""
+    answer with its own statements only: the text, the row read (locked) before the final
+    ``UPDATE … RETURNING``, which hands A Cuca's rollup the new values, and the rollup's
+    upserts."""
     with statements_of_answers(app) as seen:
         assert send(client, csrf, "name me not").status_code == 201
         finish(app)
     assert seen, "the producer's statements were not seen"
     assert not [s for s in seen if "FROM settings" in s], "\n\n".join(seen)
+    reads = [i for i, s in enumerate(seen) if s.lstrip().upper().startswith("SELECT")]
+    final = next(i for i, s in enumerate(seen) if "SET content" in s and "status=" in s)
+    assert reads == [final - 1], "\n\n".join(seen)  # before the final UPDATE, not after
+    assert "RETURNING" in seen[final]
     assert [m.status for m in messages_of(app, only_chat(app).id)] == ["complete", "complete"]
