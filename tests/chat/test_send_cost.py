@@ -7,8 +7,8 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from flask import Flask
@@ -23,14 +23,12 @@ MAX_STATEMENTS = 4
 
 
 @contextmanager
-def statements_of_this_thread(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements this thread (the request) sends meanwhile; the answer's producer
-    runs in its own thread and is not counted."""
+def statements_where(app: Flask, counted: Callable[[], bool]) -> Iterator[list[str]]:
+    """The SQL statements sent meanwhile by the threads for which ``counted()`` is true."""
     seen: list[str] = []
-    me = threading.get_ident()
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if threading.get_ident() == me:
+        if counted():
             seen.append(statement)
 
     with app.app_context():
@@ -40,6 +38,13 @@ def statements_of_this_thread(app: Flask) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def statements_of_this_thread(app: Flask) -> AbstractContextManager[list[str]]:
+    """The SQL statements this thread (the request) sends meanwhile; the answer's producer
+    runs in its own thread and is not counted."""
+    me = threading.get_ident()
+    return statements_where(app, lambda: threading.get_ident() == me)
 
 
 def test_a_send_costs_at_most_four_statements(
@@ -136,24 +141,32 @@ def test_a_send_continues_the_branch_shown_within_four_statements(
     assert len(sent) == 3 and "second question" not in sent  # only the branch shown
 
 
+def _send_held(app: Flask, client: FlaskClient, csrf: str, fake: Any, persona: str,
+               emoji: str, reply: str) -> str:  # fmt: skip
+    """Send as a new persona with an emoji avatar while the provider holds its answer;
+    return the answer's stream URL."""
+    with app.app_context():
+        db.session.add(Persona(name=persona, prompt="Be exact.", avatar_emoji=emoji))
+        db.session.commit()
+    fake.script(reply=reply).hold()
+    data = {"csrf_token": csrf, "content": "hi", "provider": "Fake", "model": FAKE_MODEL,
+            "persona": persona}  # fmt: skip
+    sent = client.post("/chats/messages", data=data, headers={"Accept": "application/json"})
+    stream_url = re.search(r'data-stream-url="([^"]+)"', sent.get_json()["html"])
+    assert stream_url and fake.wait_until_held()
+    return stream_url.group(1)
+
+
 def test_following_an_answer_costs_one_statement_and_shows_the_personas_avatar(
     app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
 ) -> None:
     """The stream reads the message, its persona's avatar and the viewer's settings in one
     statement; the ``done`` bubble then renders from the producer's values (no statement)."""
-    with app.app_context():
-        db.session.add(Persona(name="Frio", prompt="Be exact.", avatar_emoji="🧊"))
-        db.session.commit()
-    fake.script(reply="cold answer").hold()
-    data = {"csrf_token": csrf, "content": "hi", "provider": "Fake", "model": FAKE_MODEL,
-            "persona": "Frio"}  # fmt: skip
-    sent = client.post("/chats/messages", data=data, headers={"Accept": "application/json"})
-    stream_url = re.search(r'data-stream-url="([^"]+)"', sent.get_json()["html"])
-    assert stream_url and fake.wait_until_held()
+    stream_url = _send_held(app, client, csrf, fake, "Frio", "🧊", "cold answer")
     release = threading.Timer(0.3, fake.release)  # while this thread follows the answer
     release.start()
     with statements_of_this_thread(app) as seen:
-        body = client.get(stream_url.group(1), headers={"Accept": "text/event-stream"})
+        body = client.get(stream_url, headers={"Accept": "text/event-stream"})
         events = sse_events(body)
     release.join()
     finish(app)
@@ -168,42 +181,23 @@ def test_an_answer_without_a_persona_row_follows_without_its_avatar(
     app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
 ) -> None:
     """A persona deleted after the send: the bubble shows no avatar and nothing breaks."""
-    with app.app_context():
-        db.session.add(Persona(name="Gone", prompt="Soon deleted.", avatar_emoji="👻"))
-        db.session.commit()
-    fake.script(reply="still here").hold()
-    data = {"csrf_token": csrf, "content": "hi", "provider": "Fake", "model": FAKE_MODEL,
-            "persona": "Gone"}  # fmt: skip
-    sent = client.post("/chats/messages", data=data, headers={"Accept": "application/json"})
-    stream_url = re.search(r'data-stream-url="([^"]+)"', sent.get_json()["html"])
-    assert stream_url and fake.wait_until_held()
+    stream_url = _send_held(app, client, csrf, fake, "Gone", "👻", "still here")
     with app.app_context():
         db.session.execute(delete(Persona).where(Persona.name == "Gone"))
         db.session.commit()
     fake.release()
     finish(app)
-    events = sse_events(client.get(stream_url.group(1)))
+    events = sse_events(client.get(stream_url))
     done = json.loads(next(d for e, d, _ in events if e == "done"))
     assert done["status"] == "complete" and "still here" in done["html"]
     assert "👻" not in done["html"]
 
 
-@contextmanager
-def statements_of_answers(app: Flask) -> Iterator[list[str]]:
+def statements_of_answers(app: Flask) -> AbstractContextManager[list[str]]:
     """The SQL statements the answers' producer threads send meanwhile."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if threading.current_thread().name.startswith("calango-answer-"):
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return statements_where(
+        app, lambda: threading.current_thread().name.startswith("calango-answer-")
+    )
 
 
 def test_a_finished_answer_reads_neither_the_auto_title_setting_nor_its_row_again(
