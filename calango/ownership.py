@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import abort
 from flask_babel import gettext as _
@@ -63,8 +63,12 @@ def owned_message_or_404(message_id: int, chat_id: uuid.UUID | None = None) -> C
             query = query.where(ChatMessage.session_id == chat_id)
         message = db.session.scalar(query)
     if message is None:
-        abort(404, description=_("This message does not exist or was deleted."))
+        _no_such_message()
     return message
+
+
+def _no_such_message() -> NoReturn:
+    abort(404, description=_("This message does not exist or was deleted."))
 
 
 @functools.cache
@@ -98,7 +102,7 @@ def followed_message_or_404(message_id: int, chat_id: uuid.UUID) -> ChatMessage:
         params = {"message_id": message_id, "chat_id": chat_id, "me": current_user_id()}
         row = db.session.execute(_followed_message_query(), params).first()
     if row is None:
-        abort(404, description=_("This message does not exist or was deleted."))
+        _no_such_message()
     message, persona_id, emoji, has_image, updated, *settings = row
     prime_settings(dict(zip(primed_keys(), settings, strict=True)))
     if message.persona:

@@ -86,8 +86,8 @@ def _update_answer(returning: bool = False) -> Update:
     return statement
 
 
-def _update(message_id: int, values: dict[str, Any]) -> None:
-    db.session.execute(_update_answer(), {"answer_id": message_id, **values})
+def _update(message_id: int, values: dict[str, Any], returning: bool = False) -> Any:
+    return db.session.execute(_update_answer(returning), {"answer_id": message_id, **values})
 
 
 def _save_text(message_id: int, text: str) -> None:
@@ -228,8 +228,7 @@ def _final_html(text: str, message_id: int) -> dict[str, Any]:
 
 def _write(message_id: int, values: dict[str, Any]) -> None:
     with call_rollup.recounted(message_id, enabled="status" in values) as recount:  # A Cuca
-        params = {"answer_id": message_id, **values}
-        recount.after = db.session.execute(_update_answer(True), params).mappings().first()
+        recount.after = _update(message_id, values, returning=True).mappings().first()
     db.session.commit()
 
 
