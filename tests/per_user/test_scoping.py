@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from calango.extensions import db
-from calango.models import ChatSession, ImportJob, Persona, UserSetting
+from calango.models import ChatMessage, ChatSession, ImportJob, Persona, UserSetting
 from calango.models.types import utcnow
 from calango.services import call_rollup
 from calango.services.dashboard import DashboardFilters, overview
@@ -227,3 +227,28 @@ def test_provider_pages_are_for_admins(people) -> None:
     token = csrf_token_from(a.client, "/settings/")
     posted = a.client.post("/settings/providers/local-access", data={"csrf_token": token})
     assert posted.status_code == 403
+
+
+def test_b_cannot_follow_a_message_of_a(app: Flask, people) -> None:
+    """The stream's one statement is also its owner check: another user's answer, an id
+    in the wrong chat, and an id no database could hold are all the same 404."""
+    a, b = people["a"], people["b"]
+    with app.app_context():
+        chat = ChatSession(title="Private", owner_id=a.user.id)
+        db.session.add(chat)
+        db.session.flush()
+        other = ChatSession(title="Other", owner_id=a.user.id)
+        db.session.add(other)
+        db.session.flush()
+        answer = ChatMessage(session_id=chat.id, role="assistant", content="secret answer",
+                             status="complete")  # fmt: skip
+        db.session.add(answer)
+        db.session.commit()
+        chat_id, other_id, answer_id = chat.id, other.id, answer.id
+    url = f"/chats/{chat_id}/messages/{answer_id}/stream"
+    refused = b.client.get(url)
+    assert refused.status_code == 404 and b"secret answer" not in refused.get_data()
+    assert a.client.get(f"/chats/{other_id}/messages/{answer_id}/stream").status_code == 404
+    assert a.client.get(f"/chats/{chat_id}/messages/{2**40}/stream").status_code == 404
+    own = a.client.get(url).get_data(as_text=True)
+    assert "event: done" in own and "secret answer" in own
