@@ -288,6 +288,26 @@ def recounted(message_id: int, enabled: bool = True) -> Iterator[Recount]:
     fold.write()
 
 
+def finished_columns(table: Any) -> list[Any]:
+    """What an ``UPDATE … RETURNING`` of one answer of ``table`` returns for
+    :func:`count_finished`: ``ANSWER_COLUMNS`` and the answer's kind and owner (its
+    session's, read by the same statement)."""
+    return [
+        *(table.c[n] for n in ANSWER_COLUMNS),
+        answer_kind(table.c.session_id).label("kind"),
+        session_owner(table.c.session_id).label("owner_id"),
+    ]
+
+
+def count_finished(row: Mapping[str, Any]) -> None:
+    """Count an answer that has just become final, given as the row of ``finished_columns``.
+    Only for an answer that was ``streaming`` until that statement (its ``WHERE`` says so):
+    such a row counted nothing before, so there is nothing to take out first."""
+    fold = Fold()
+    fold.add_answer(row)
+    fold.write()
+
+
 @functools.cache
 def _one_answer_query(lock: bool) -> Any:
     """``_answer_rows`` of one message (bound ``message_id``), built once: it runs twice at

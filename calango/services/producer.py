@@ -226,7 +226,29 @@ def _final_html(text: str, message_id: int) -> dict[str, Any]:
         return dict(NO_HTML)
 
 
+@functools.cache
+def _finish_streaming() -> Update:
+    """``UPDATE chat_messages SET … WHERE id = :answer_id AND status = 'streaming' RETURNING``
+    what A Cuca's rollup counts (``call_rollup.finished_columns``), built once."""
+    table = ChatMessage.__table__
+    return (
+        table.update()
+        .where(table.c.id == bindparam("answer_id"), table.c.status == MessageStatus.STREAMING)
+        .returning(*call_rollup.finished_columns(table))
+    )
+
+
 def _write(message_id: int, values: dict[str, Any]) -> None:
+    if "status" in values:
+        # The usual end: the row, still streaming, counted nothing in A Cuca's rollup; the
+        # UPDATE (which locks it) returns what it counts now. No row: it is gone, or someone
+        # else ended it (it counts already): recount it as any other change.
+        params = {"answer_id": message_id, **values}
+        row = db.session.execute(_finish_streaming(), params).mappings().first()
+        if row is not None:
+            call_rollup.count_finished(row)
+            db.session.commit()
+            return
     with call_rollup.recounted(message_id, enabled="status" in values) as recount:  # A Cuca
         recount.after = _update(message_id, values, returning=True).mappings().first()
     db.session.commit()

@@ -200,20 +200,21 @@ def statements_of_answers(app: Flask) -> AbstractContextManager[list[str]]:
     )
 
 
-def test_a_finished_answer_reads_neither_the_auto_title_setting_nor_its_row_again(
+def test_a_finished_answer_reads_neither_the_auto_title_setting_nor_its_row(
     app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
 ) -> None:
     """The send read the setting (off by default) with its provider; the producer ends the
-    answer with its own statements only: the text, the row read (locked) before the final
-    ``UPDATE … RETURNING``, which hands A Cuca's rollup the new values, and the rollup's
-    upserts."""
+    answer with its own statements only: the first text, the final ``UPDATE … RETURNING``
+    (of the row while it is still streaming), which hands A Cuca's rollup what it counts,
+    and the rollup's two upserts. No read."""
     with statements_of_answers(app) as seen:
         assert send(client, csrf, "name me not").status_code == 201
         finish(app)
     assert seen, "the producer's statements were not seen"
-    assert not [s for s in seen if "FROM settings" in s], "\n\n".join(seen)
-    reads = [i for i, s in enumerate(seen) if s.lstrip().upper().startswith("SELECT")]
-    final = next(i for i, s in enumerate(seen) if "SET content" in s and "status=" in s)
-    assert reads == [final - 1], "\n\n".join(seen)  # before the final UPDATE, not after
-    assert "RETURNING" in seen[final]
+    everything = "\n\n".join(seen)
+    assert not [s for s in seen if s.lstrip().upper().startswith("SELECT")], everything
+    final = [i for i, s in enumerate(seen) if "SET content" in s and "status=" in s]
+    assert len(final) == 1 and "RETURNING" in seen[final[0]], everything
+    upserts = [s for s in seen[final[0] + 1 :] if "ON CONFLICT" in s]
+    assert len(seen) == 4 and len(upserts) == 2, everything
     assert [m.status for m in messages_of(app, only_chat(app).id)] == ["complete", "complete"]

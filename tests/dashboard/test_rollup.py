@@ -35,7 +35,7 @@ from calango.models.call_rollup import (
     bucket_edge,
     bucket_of,
 )
-from calango.services import call_rollup
+from calango.services import call_rollup, producer
 from calango.services.call_histogram import BUCKET_ERROR, percentiles
 from calango.services.call_query import CallFilter, calls
 from calango.services.chat import delete_chat
@@ -210,14 +210,13 @@ def test_a_final_save_over_an_interrupted_answer_counts_it_once(app: Flask) -> N
     chat_id, message_id = add_answer(app, now, status="interrupted", prompt=None, cost=None,
                                      ttft_ms=None)  # fmt: skip
     with app.test_request_context():
-        # The producer was only slow: its final save lands after the sweep.
-        with call_rollup.recounted(message_id):
-            db.session.execute(
-                update(ChatMessage)
-                .where(ChatMessage.id == message_id)
-                .values(status="complete", prompt_tokens=10, completion_tokens=5, ttft_ms=250)
-            )
-        db.session.commit()
+        # The producer was only slow: its final save lands after the sweep. The row is not
+        # streaming any more, so the final UPDATE of a streaming answer misses it and the
+        # save takes the interrupted call out before counting the complete one.
+        producer._write(
+            message_id,
+            {"status": "complete", "prompt_tokens": 10, "completion_tokens": 5, "ttft_ms": 250},
+        )
         assert call_rollup.check() == []
         totals = overview(DashboardFilters(period="7d")).totals
     assert (totals.calls, totals.prompt_tokens) == (1, 10)
