@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask_babel import format_percent
+from flask_babel import format_percent, ngettext
 from flask_babel import gettext as _
 
 from calango.i18n import format_money, format_number
@@ -82,9 +82,7 @@ def build_cards(view: Overview) -> list[Card]:
     ]
     busiest = busiest_model(view)
     if busiest:
-        cards.append(
-            Card(
-                _("Busiest model"), busiest[0], detail=_("%(n)s calls", n=format_number(busiest[1]))
-            )
-        )
+        model, count = busiest
+        calls = ngettext("%(n)s call", "%(n)s calls", count, n=format_number(count))
+        cards.append(Card(_("Busiest model"), model, detail=calls))
     return cards

@@ -185,3 +185,24 @@ def test_a_chat_answer_writes_the_dashboard_columns(
         assert ok.tokens_estimated is ok.token_usage["estimated"]
         assert failed.status == "error" and failed.error_class == "auth"
         assert failed.prompt_tokens is None
+
+
+def test_the_busiest_model_counts_its_calls_in_the_right_number(
+    app: Flask, client: FlaskClient
+) -> None:
+    add_answer(app, NOW - timedelta(hours=1), model="gpt-4o")
+
+    def busiest(html: str) -> str:
+        found = re.search(
+            r'<dd class="total-value">gpt-4o</dd>\s*<dd class="total-change">([^<]*)</dd>', html
+        )
+        assert found, "no detail under the busiest model"
+        return found.group(1)
+
+    assert busiest(page(client, "/cuca/?period=7d")) == "1 call"
+    pt = client.get("/cuca/?period=7d", headers={"Accept-Language": "pt-BR"})
+    assert busiest(pt.get_data(as_text=True)) == "1 chamada"
+    add_answer(app, NOW - timedelta(hours=2), model="gpt-4o")
+    assert busiest(page(client, "/cuca/?period=7d")) == "2 calls"
+    pt = client.get("/cuca/?period=7d", headers={"Accept-Language": "pt-BR"})
+    assert busiest(pt.get_data(as_text=True)) == "2 chamadas"
