@@ -166,3 +166,21 @@ def test_durations_are_formatted_in_the_language(app, locale, milliseconds, show
 
     with app.test_request_context(), force_locale(locale):
         assert format_seconds(milliseconds) == shown
+
+
+def test_templates_follow_the_locale_as_it_changes_within_a_request(app):
+    """Templates keep the request's translations at hand; a forced locale (the CLI, the
+    built-in personas in each language) and a refreshed one still take effect at once."""
+    from flask import g, render_template_string
+    from flask_babel import force_locale, refresh
+
+    source = "{{ _('Stop') }} {{ ngettext('%(num)d message', '%(num)d messages', 2) }}"
+    with app.test_request_context("/", headers={"Accept-Language": "pt-BR"}):
+        assert render_template_string(source).startswith("Parar")
+        with force_locale("en"):
+            assert render_template_string(source) == "Stop 2 messages"
+        assert render_template_string(source).startswith("Parar")
+        g.calango_language = "en"  # as if saved meanwhile: seen only after a refresh
+        assert render_template_string(source).startswith("Parar")
+        refresh()
+        assert render_template_string(source) == "Stop 2 messages"
