@@ -9,6 +9,7 @@ after each test every table is reset to the freshly migrated contents.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import uuid
@@ -265,6 +266,10 @@ class LiveServer:
     """The app served by werkzeug in a thread on 127.0.0.1 and a free port."""
 
     def __init__(self, app: Flask) -> None:
+        # No access lines: werkzeug would add its own handler on stderr as captured for the
+        # test at hand, and a request still in flight after that test (a browser's late
+        # fetch) then printed "--- Logging error ---" tracebacks into the run's output.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
