@@ -58,3 +58,27 @@ def test_charts_draw_in_two_themes(app: Flask, live_server: Any, page: Page, the
     assert page.locator("details.chart-table[open]").count() == 0
     assert page.locator("details.chart-table").count() == 6
     assert errors == []  # no CSP violation, no script error
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_total_stays_on_one_line_of_its_card(
+    app: Flask, live_server: Any, page: Page, width: int
+) -> None:
+    """A sub-cent cost in pt-BR ("US$ 0,002100") once broke inside the number."""
+    from calango.services.preferences import LANGUAGE_KEY
+
+    add_answer(app, datetime.now(UTC) - timedelta(hours=1), cost="0.0021", prompt=123456)
+    with app.app_context():
+        put_setting(LANGUAGE_KEY, "pt_BR")
+        db.session.commit()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{live_server.url}/cuca/?period=7d")
+    values = page.locator(".total-value")
+    assert values.count() == 7
+    assert "US$ 0,002100" in values.first.inner_text().replace("\xa0", " ")
+    for i in range(values.count()):
+        lines = values.nth(i).evaluate(
+            "(e) => Math.round(e.getBoundingClientRect().height"
+            " / parseFloat(getComputedStyle(e).lineHeight))"
+        )
+        assert lines == 1, f"{values.nth(i).inner_text()!r} takes {lines} lines at {width} px"
