@@ -236,7 +236,8 @@ def _session_kinds(rows: list[Any]) -> dict[Any, tuple[str, int]]:
 
 def count_rows(rows: Iterable[Any], sign: int = 1) -> None:
     """Count chat messages just written (model objects or dicts of columns; user messages and
-    unfinished answers are skipped). A dict's kind and owner are those of its
+    unfinished answers are skipped). A dict's kind and owner are its own ``kind`` and
+    ``owner_id`` when it has both (``finished_columns``: no statement), else those of its
     ``session_id``'s session (written already); a model object's those of its ``chat``."""
     rows = list(rows)
     kinds = _session_kinds(rows)
@@ -290,22 +291,13 @@ def recounted(message_id: int, enabled: bool = True) -> Iterator[Recount]:
 
 def finished_columns(table: Any) -> list[Any]:
     """What an ``UPDATE … RETURNING`` of one answer of ``table`` returns for
-    :func:`count_finished`: ``ANSWER_COLUMNS`` and the answer's kind and owner (its
-    session's, read by the same statement)."""
+    :func:`count_rows`: ``ANSWER_COLUMNS`` and the answer's kind and owner (its session's,
+    read by the same statement, so counting it reads nothing more)."""
     return [
         *(table.c[n] for n in ANSWER_COLUMNS),
         answer_kind(table.c.session_id).label("kind"),
         session_owner(table.c.session_id).label("owner_id"),
     ]
-
-
-def count_finished(row: Mapping[str, Any]) -> None:
-    """Count an answer that has just become final, given as the row of ``finished_columns``.
-    Only for an answer that was ``streaming`` until that statement (its ``WHERE`` says so):
-    such a row counted nothing before, so there is nothing to take out first."""
-    fold = Fold()
-    fold.add_answer(row)
-    fold.write()
 
 
 @functools.cache

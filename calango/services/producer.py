@@ -240,13 +240,14 @@ def _finish_streaming() -> Update:
 
 def _write(message_id: int, values: dict[str, Any]) -> None:
     if "status" in values:
-        # The usual end: the row, still streaming, counted nothing in A Cuca's rollup; the
-        # UPDATE (which locks it) returns what it counts now. No row: it is gone, or someone
-        # else ended it (it counts already): recount it as any other change.
+        # The usual end: the row, still streaming, counted nothing in A Cuca's rollup, so
+        # there is nothing to take out; the UPDATE (which locks it) returns what it counts
+        # now. No row: it is gone, or someone else ended it (it counts already): recount it
+        # as any other change.
         params = {"answer_id": message_id, **values}
         row = db.session.execute(_finish_streaming(), params).mappings().first()
         if row is not None:
-            call_rollup.count_finished(row)
+            call_rollup.count_rows([row])
             db.session.commit()
             return
     with call_rollup.recounted(message_id, enabled="status" in values) as recount:  # A Cuca
