@@ -23,6 +23,14 @@ class Card:
     direction: str = "flat"  # "up", "down" or "flat"
     detail: str | None = None
 
+    @property
+    def value_size(self) -> str:
+        """ "long" or "longer" for a value set smaller ("US$ 0,002100", a long model name),
+        so that it stays on one line of its card instead of breaking inside the number."""
+        if len(self.value) > 14:
+            return "longer"
+        return "long" if len(self.value) > 9 else ""
+
 
 def _change(
     current: float | Decimal | None, previous: float | Decimal | None
