@@ -98,17 +98,22 @@ def template_translations() -> Any:
     lookup walks a dozen context proxies on every call, and a message bubble makes ~25 of
     them. Kept beside Flask-Babel's locale in its per-context namespace, so a
     ``force_locale`` or a ``refresh`` (a new locale object, or none) looks them up again."""
-    space = g.get("_flask_babel") if g else None
-    locale = getattr(space, "babel_locale", None)
+    space = _babel_space()
     kept = getattr(space, "calango_translations", None)
-    if kept is not None and locale is not None and kept[0] is locale:
+    if kept is not None and kept[0] is getattr(space, "babel_locale", None):
         return kept[1]
-    translations = get_translations()  # sets the namespace's locale when it has none
-    space = g.get("_flask_babel") if g else None
+    translations = get_translations()  # creates the namespace and sets its locale
+    space = _babel_space()
     locale = getattr(space, "babel_locale", None)
-    if locale is not None:
+    if locale is not None:  # outside any context there is nothing to keep them in
         space.calango_translations = (locale, translations)
     return translations
+
+
+def _babel_space() -> Any:
+    """Flask-Babel's per-context namespace (``None`` outside an app context or before its
+    first lookup)."""
+    return g.get("_flask_babel") if g else None
 
 
 def init_i18n(app: Flask, babel: Babel) -> None:
