@@ -89,6 +89,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def reaped_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid``'s children that exited and were waited for."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
 def children_of(pid: int) -> list[int]:
     """Direct child processes of ``pid`` (gunicorn's workers)."""
     try:
@@ -107,6 +116,14 @@ def postgres_pids() -> list[int]:
                 if (entry / "comm").read_text().strip() == "postgres":
                     pids.append(int(entry.name))
     return pids
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process, and under key 0 those of the backends
+    that already exited (a pool opens and closes connections under load; the postmaster
+    reaps them): subtract two of these, key by key, for what a run cost the server."""
+    pids = postgres_pids()
+    return {0: sum(reaped_cpu_seconds(p) for p in pids), **{p: cpu_seconds(p) for p in pids}}
 
 
 @dataclass

@@ -42,7 +42,7 @@ from bench.common import (  # noqa: E402
     cpu_seconds,
     direct_ttft,
     percentile,
-    postgres_pids,
+    postgres_cpu,
     summary,
 )
 
@@ -112,7 +112,7 @@ def run_load(
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return {
             "gunicorn workers": {p: cpu_seconds(p) for p in workers},
-            "postgresql": {p: cpu_seconds(p) for p in postgres_pids()},
+            "postgresql": postgres_cpu(),
             "fake provider": {fake_pid: cpu_seconds(fake_pid)},
             "bench client": {0: usage.ru_utime + usage.ru_stime},
         }

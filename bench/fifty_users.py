@@ -44,7 +44,7 @@ from bench.common import (  # noqa: E402
     cpu_seconds,
     direct_ttft,
     percentile,
-    postgres_pids,
+    postgres_cpu,
 )
 from bench.users import (  # noqa: E402
     Person,
@@ -206,12 +206,12 @@ def main(argv: list[str] | None = None) -> int:
         progress("conversations running")
         workers = stack.worker_pids()
         start_figures = process_figures(workers)
-        pg_before = {p: cpu_seconds(p) for p in postgres_pids()}
+        pg_before = postgres_cpu()
         started = time.perf_counter()
         conversations = run(stack, args, people)
         wall = time.perf_counter() - started
         end_figures = process_figures(workers)
-        pg_used = sum(cpu_seconds(p) - pg_before.get(p, 0.0) for p in postgres_pids())
+        pg_used = sum(v - pg_before.get(p, 0.0) for p, v in postgres_cpu().items())
         after = count_rows(stack.database_url, fake.reply)
         duplicates = answer_duplicates(stack.database_url) - dup_before
         counts = {k: after[k] - before[k] for k in after}

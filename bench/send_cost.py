@@ -11,6 +11,11 @@ one (after its previous answer ended). Goal: median ≤ 4 ms.
 ``--stream`` measures instead the request that follows each answer (its Server-Sent Events
 stream, opened once the answer has ended: the login check, the message, the ``done`` event's
 bubble), the other request every answer costs a worker. It has no goal of its own.
+
+``--floor`` measures, alternating with the sends, what any request of this stack costs before
+a send does anything of its own: a signed-in, CSRF-checked POST to a route that answers an
+empty JSON object, and the same route running four ``SELECT 1`` and a commit (the send's
+statement count). The goal can be judged against what is left between those and the send.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import re
 import statistics
 import sys
 import time
+from typing import Any
 
 from bench.common import (
     BENCH_EMAIL,
@@ -46,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sends", type=int, default=200)
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--stream", action="store_true", help="measure the stream request")
+    parser.add_argument("--floor", action="store_true", help="also measure an empty POST")
     args = parser.parse_args(argv)
     stack = Stack(fake=FakeConfig(chunks=3, delay=0.0, first_delay=0.0), db=args.db)
     try:
@@ -68,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         if stack.env["CALANGO_MODE"] == "SERVER":
             create_account(stack.env, BENCH_EMAIL)
         app = load_app()
+        if args.floor:
+            _add_floor_routes(app)
         client = app.test_client()
         base = f"http://{stack.host}"
         login = client.get("/login", base_url=base).get_data(as_text=True)
@@ -85,8 +94,16 @@ def main(argv: list[str] | None = None) -> int:
         headers = {"Accept": "application/json"}
         streaming = {"Accept": "text/event-stream"}
         costs: list[float] = []
+        floors: dict[str, list[float]] = {"/bench/floor": [], "/bench/floor-sql": []}
         chat_id = None
         for index in range(args.sends + 20):
+            for floor_url, floor_costs in floors.items() if args.floor else ():
+                started = time.thread_time()
+                answered = client.post(floor_url, base_url=base, data=form, headers=headers)
+                cost = time.thread_time() - started
+                assert answered.status_code == 201, f"{floor_url}: {answered.status_code}"
+                if index >= 20:
+                    floor_costs.append(cost)
             url = f"/chats/{chat_id}/messages" if chat_id and index % 2 else "/chats/messages"
             started = time.thread_time()
             response = client.post(
@@ -118,12 +135,39 @@ def main(argv: list[str] | None = None) -> int:
     what = "stream request (answer ended)" if args.stream else "send"
     print(f"worker CPU per {what}: median {median:.2f} ms  p95 {percentile(ms, 95):.2f} ms  "
           f"max {max(ms):.2f} ms")  # fmt: skip
+    for floor_url, floor_costs in floors.items() if args.floor else ():
+        floor_ms = [c * 1000 for c in floor_costs]
+        what = "4 × SELECT 1 + commit" if floor_url.endswith("sql") else "nothing"
+        floor_median, floor_p95 = statistics.median(floor_ms), percentile(floor_ms, 95)
+        print(f"worker CPU per signed-in CSRF POST doing {what}: median {floor_median:.2f} ms  "
+              f"p95 {floor_p95:.2f} ms")  # fmt: skip
     if args.stream:
         return 0
     met = median <= GOAL_MS
     print(f"goal worker CPU per send median ≤ {GOAL_MS:.0f} ms: {median:.2f} ms — "
           f"{'met' if met else 'MISSED'}")  # fmt: skip
     return 0 if met else 1
+
+
+def _add_floor_routes(app: Any) -> None:
+    """Two routes behind the same hooks as the send (host and schema gates, sign-in, CSRF,
+    rate limits, session): one does nothing, one runs the send's number of statements."""
+    from flask import jsonify
+    from sqlalchemy import text
+
+    from calango.extensions import db
+
+    def floor() -> Any:
+        return jsonify({}), 201
+
+    def floor_sql() -> Any:
+        for _ in range(4):
+            db.session.execute(text("SELECT 1"))
+        db.session.commit()
+        return jsonify({}), 201
+
+    app.add_url_rule("/bench/floor", "bench_floor", floor, methods=["POST"])
+    app.add_url_rule("/bench/floor-sql", "bench_floor_sql", floor_sql, methods=["POST"])
 
 
 if __name__ == "__main__":

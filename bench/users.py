@@ -51,7 +51,7 @@ from bench.common import (  # noqa: E402
     create_account,
     direct_ttft,
     percentile,
-    postgres_pids,
+    postgres_cpu,
     summary,
 )
 
@@ -231,12 +231,12 @@ def main(argv: list[str] | None = None) -> int:
 
         workers = stack.worker_pids()
         cpu_before = {p: cpu_seconds(p) for p in workers}
-        pg_before = {p: cpu_seconds(p) for p in postgres_pids()}
+        pg_before = postgres_cpu()
         started = time.perf_counter()
         conversations = run(stack, args, people)
         wall = time.perf_counter() - started
         cpu_used = sum(cpu_seconds(p) - cpu_before.get(p, 0.0) for p in workers)
-        pg_used = sum(cpu_seconds(p) - pg_before.get(p, 0.0) for p in postgres_pids())
+        pg_used = sum(v - pg_before.get(p, 0.0) for p, v in postgres_cpu().items())
         memory = {p: memory_kib(p) for p in workers}
         after = count_rows(stack.database_url, fake.reply)
         counts = {k: after[k] - before[k] for k in after}
