@@ -193,7 +193,7 @@ class ChatMessage(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     # A stable, untranslated name for the kind of failure (see calango.services.call_log).
     error_class: Mapped[str | None] = mapped_column(String(40))
-    # While streaming: the producer refreshes heartbeat_at; a stale one means it died.
+    # While streaming: the producer's keeper refreshes heartbeat_at; a stale one means it died.
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by Stop (possibly in another worker); the producer polls it.
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)

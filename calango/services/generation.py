@@ -5,8 +5,9 @@ An answer is keyed by its assistant message: several can run for one prompt (the
 one chat. ``start_answer`` starts the producer (``services.producer``) for a message already
 committed as ``streaming``; the producer alone writes the row's text and final state.
 
-Across processes the database is the shared state: ``heartbeat_at`` is written only by this
-process's keeper (once a second for every local producer) and says a producer is alive;
+Across processes the database is the shared state: while an answer streams, its row is
+written only by this process's keeper, once a second for every local producer in one
+statement: ``heartbeat_at``, which says the producer is alive, and the text when it grew;
 ``stop_requested`` is the one Stop channel: set by ``request_stop`` in any process, delivered
 at once to a local producer, by ``NOTIFY`` to one elsewhere (``services.answer_bus``), and
 checked by the keeper each second as the catch-up when a notification was missed.
@@ -23,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import case, update
 
 from calango.extensions import db
 from calango.llm import CancelToken, ChatParams, ChatStream, Price, ProviderSettings
@@ -35,7 +36,7 @@ from calango.services.answer_events import Delta, Done
 
 log = logging.getLogger(__name__)
 
-KEEPER_INTERVAL = 1.0  # seconds between heartbeats / stop checks of local producers
+KEEPER_INTERVAL = 1.0  # seconds between the keeper's rounds (heartbeat, text, stop check)
 
 LocalEvent = Delta | Done
 
@@ -76,6 +77,8 @@ class Generation:
     # A follower in another process asked for the text (``resend``): from then on each delta
     # is published for it. Until then nothing is: most answers are followed where they run.
     followed_elsewhere: bool = False
+    # How much of ``text`` the row holds (the keeper's to write, see ``GenerationRegistry``).
+    saved_len: int = 0
 
     def subscribe(self) -> tuple[str, queue.Queue[LocalEvent] | None, Done | None]:
         """The text so far, a queue of what follows (``Delta``, then one ``Done``), or — when
@@ -164,7 +167,8 @@ class GenerationRegistry:
             return list(self.running.values())
 
     def _keep(self) -> None:
-        """The one heartbeat writer; also the catch-up for Stop requested elsewhere."""
+        """The one writer of a streaming row (``vouch_for``), and the catch-up for Stop
+        requested elsewhere."""
         while True:
             time.sleep(KEEPER_INTERVAL)
             generations = self.snapshot()
@@ -174,23 +178,9 @@ class GenerationRegistry:
                         self._keeper = None
                         return
                 continue
-            ids = [g.request.message_id for g in generations]
             try:
                 with self.app.app_context():
-                    db.session.execute(
-                        update(ChatMessage)
-                        .where(ChatMessage.id.in_(ids))
-                        .where(ChatMessage.status == MessageStatus.STREAMING)
-                        .values(heartbeat_at=utcnow())
-                    )
-                    stop_ids = set(
-                        db.session.scalars(
-                            select(ChatMessage.id).where(
-                                ChatMessage.id.in_(ids), ChatMessage.stop_requested.is_(True)
-                            )
-                        )
-                    )
-                    db.session.commit()
+                    stop_ids = vouch_for(generations)
                     db.session.remove()
             except Exception:  # keep vouching next round; a DB hiccup must not kill the keeper
                 log.exception("heartbeat failed")
@@ -198,6 +188,41 @@ class GenerationRegistry:
             for generation in generations:
                 if generation.request.message_id in stop_ids:
                     generation.stop()
+
+
+def vouch_for(generations: list[Generation]) -> set[int]:
+    """One round of the keeper, one statement for all of ``generations``: the heartbeat of
+    each row still streaming, the text of those whose text grew since the last round; returns
+    the ids whose Stop was requested (the catch-up for a lost notification).
+
+    A row that is no longer streaming is left alone: the producer's final write (or the
+    sweep) has the last word even when this round's statement waits for its lock."""
+    table = ChatMessage.__table__
+    grown: dict[int, str] = {}
+    lengths: dict[int, int] = {}
+    for generation in generations:
+        with generation.lock:
+            text, finished = generation.text, generation.done is not None
+        if not finished and len(text) != generation.saved_len:
+            grown[generation.request.message_id] = text
+            lengths[generation.request.message_id] = len(text)
+    content = case(grown, value=table.c.id, else_=table.c.content) if grown else table.c.content
+    statement = (
+        table.update()
+        .where(
+            table.c.id.in_([g.request.message_id for g in generations]),
+            table.c.status == MessageStatus.STREAMING,
+        )
+        .values(heartbeat_at=utcnow(), content=content)
+        .returning(table.c.id, table.c.stop_requested)
+    )
+    rows = db.session.execute(statement).all()
+    db.session.commit()
+    for generation in generations:
+        saved = lengths.get(generation.request.message_id)
+        if saved is not None:
+            generation.saved_len = saved
+    return {row.id for row in rows if row.stop_requested}
 
 
 def registry(app: Flask | None = None) -> GenerationRegistry:

@@ -1,9 +1,9 @@
 """The producer of one answer, in two halves: reading the provider's stream, then finishing
 the answer (its final row, then the ``Done`` event).
 
-While it reads, the producer saves the text to the row about once a second (the first text
-at once, so that a page opened meanwhile shows it); it writes nothing else until the end:
-the heartbeat is the keeper's (``services.generation``). At the end it writes the final
+While it reads, the producer writes nothing: the growing text reaches the row with the
+heartbeat, once a second, from the process's keeper (``services.generation``), in one
+statement for all of the process's answers. At the end the producer writes the final
 state once — text, stored HTML, status, error, usage, cost, timings — and clears the
 heartbeat; only then do followers hear ``Done``, carrying those values.
 """
@@ -42,8 +42,6 @@ from calango.services.message_html import NO_HTML, final_html_values
 from calango.services.provider_errors import describe_provider_error
 
 log = logging.getLogger(__name__)
-
-FLUSH_INTERVAL = 1.0  # seconds between writes of the accumulated text
 
 
 @dataclass
@@ -90,18 +88,10 @@ def _update(message_id: int, values: dict[str, Any], returning: bool = False) ->
     return db.session.execute(_update_answer(returning), {"answer_id": message_id, **values})
 
 
-def _save_text(message_id: int, text: str) -> None:
-    # A growing text has no stored HTML (see message_html).
-    _update(message_id, {"content": text, **NO_HTML})
-    db.session.commit()
-
-
 def read_provider(generation: Generation, outcome: Outcome, app: Flask) -> None:
     """Stream the provider's answer into ``generation``; record how it ended in ``outcome``."""
     request = generation.request
     try:
-        last_flush = time.monotonic()
-        flushed_len = 0
         stream = open_chat_stream(
             request.settings,
             request.model,
@@ -124,11 +114,6 @@ def read_provider(generation: Generation, outcome: Outcome, app: Flask) -> None:
                     outcome.usage = event
                 if generation.stop_event.is_set():
                     raise _Stopped
-                now = time.monotonic()
-                due = flushed_len == 0 or now - last_flush >= FLUSH_INTERVAL
-                if due and len(generation.text) != flushed_len:
-                    flushed_len, last_flush = len(generation.text), now
-                    _save_text(request.message_id, generation.text)
             if generation.stop_event.is_set():
                 raise _Stopped  # the stream was closed under us and just ended
     except _Stopped:
@@ -149,7 +134,7 @@ def read_provider(generation: Generation, outcome: Outcome, app: Flask) -> None:
                           "the server log.")  # fmt: skip
     finally:
         generation.stream = None
-        db.session.rollback()  # a failed text save must not poison the final one
+        db.session.rollback()  # nothing may be left open for the final write
 
 
 def _usage_json(usage: Usage) -> dict[str, Any]:

@@ -33,10 +33,9 @@ KEEPALIVE_SECONDS = 15.0
 # Text is written to a follower at most this often (the first text at once): a fast model's
 # 100 tokens a second become 20 writes, not 100; the page repaints every 60 ms anyway.
 FRAME_SECONDS = 0.05
-POLL_SECONDS = 0.3  # without notifications (SQLite): how often the row is read
-# Until the first text shows up, poll faster: the producer writes its first text at once, and
-# that first token is the latency users feel. Afterwards it writes about once a second.
-FIRST_TEXT_POLL_SECONDS = 0.1
+# Without notifications (SQLite, a follower of another instance): how often the row is read.
+# The row's text grows once a second (the producer's keeper, ``services.generation``).
+POLL_SECONDS = 0.3
 CATCH_UP_SECONDS = 2.0  # with notifications: read the row after this long without any
 GAP_POLL_SECONDS = 0.2  # while text is missing between what we have and what arrived
 
@@ -166,7 +165,7 @@ def _follow_elsewhere(
                 need_read = True
                 continue
             if not answers.enabled:
-                timeout = FIRST_TEXT_POLL_SECONDS if row.offset == 0 else poll
+                timeout = poll
             else:
                 timeout = GAP_POLL_SECONDS if waiting or not heard else CATCH_UP_SECONDS
             try:

@@ -17,7 +17,7 @@ from sqlalchemy import delete, event
 
 from calango.extensions import db
 from calango.models import ChatSession, Persona, Provider
-from tests.helpers import FAKE_MODEL, finish, messages_of, only_chat, send, sse_events
+from tests.helpers import FAKE_MODEL, finish, messages_of, only_chat, send, sse_events, wait_until
 
 MAX_STATEMENTS = 4
 
@@ -204,9 +204,9 @@ def test_a_finished_answer_reads_neither_the_auto_title_setting_nor_its_row(
     app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
 ) -> None:
     """The send read the setting (off by default) with its provider; the producer ends the
-    answer with its own statements only: the first text, the final ``UPDATE … RETURNING``
-    (of the row while it is still streaming), which hands A Cuca's rollup what it counts,
-    and the rollup's two upserts. No read."""
+    answer with its own statements only: the final ``UPDATE … RETURNING`` (of the row while
+    it is still streaming), which hands A Cuca's rollup what it counts, and the rollup's two
+    upserts. No read, and no write while it reads the provider (the keeper saves the text)."""
     with statements_of_answers(app) as seen:
         assert send(client, csrf, "name me not").status_code == 201
         finish(app)
@@ -216,5 +216,38 @@ def test_a_finished_answer_reads_neither_the_auto_title_setting_nor_its_row(
     final = [i for i, s in enumerate(seen) if "SET content" in s and "status=" in s]
     assert len(final) == 1 and "RETURNING" in seen[final[0]], everything
     upserts = [s for s in seen[final[0] + 1 :] if "ON CONFLICT" in s]
-    assert len(seen) == 4 and len(upserts) == 2, everything
+    assert len(seen) == 3 and len(upserts) == 2, everything
     assert [m.status for m in messages_of(app, only_chat(app).id)] == ["complete", "complete"]
+
+
+def test_while_answers_stream_their_text_is_saved_with_the_heartbeat_in_one_statement(
+    app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
+) -> None:
+    """Two answers streaming in one process: their producers write nothing until the end;
+    once a second the keeper saves both texts and both heartbeats in one statement, so a
+    reload (or a crash) meanwhile finds the text so far in the rows."""
+    fake.script(chunks=[f"w{i} " for i in range(12)], delay=0.25)  # about 3 s each
+    keeper = statements_where(app, lambda: threading.current_thread().name == "calango-keeper")
+    with statements_of_answers(app) as producers, keeper as rounds:
+        first = send(client, csrf, "one").get_json()["chat_id"]
+        second = send(client, csrf, "two").get_json()["chat_id"]
+
+        def both_saved_while_streaming() -> bool:
+            answers = [messages_of(app, chat)[1] for chat in (first, second)]
+            return all(a.status == "streaming" and a.content.startswith("w0 ") for a in answers)
+
+        wait_until(both_saved_while_streaming, timeout=10)
+        assert not [s for s in producers if "UPDATE" in s.upper()], "\n\n".join(producers)
+        finish(app)
+    everything = "\n\n".join(rounds)
+    assert rounds, "the keeper sent nothing"
+    assert all(s.lstrip().upper().startswith("UPDATE CHAT_MESSAGES") for s in rounds), everything
+    assert all("heartbeat_at" in s and "RETURNING" in s for s in rounds), everything
+    # Both texts in one statement: the keeper's rounds are not one per answer.
+    assert any(s.count(" WHEN ") >= 2 for s in rounds), everything
+    assert len(rounds) <= 6, everything  # ~3 s of streaming: about one round a second
+    for chat in (first, second):
+        answer = messages_of(app, chat)[1]
+        assert answer.status == "complete"
+        assert answer.content == "".join(f"w{i} " for i in range(12))
+        assert answer.heartbeat_at is None
