@@ -7,9 +7,10 @@ producer's reply, an empty piece when there is no text yet, tells it it was hear
 answers are followed in the process that writes them and cost no notification. Stop requests
 go here too. Followers in this process subscribe to one message. On PostgreSQL a publisher
 thread batches what producers published into one ``SELECT pg_notify(...), ...`` statement
-per tick, and one listener connection per process (a thread, a greenlet under gevent)
-receives every notification and hands it to the local followers of that message, or stops a
-local producer. Both threads run only while there is something to do and exit when idle. On
+per tick, on a connection of its own in autocommit, and one listener connection per process
+(a thread, a greenlet under gevent) receives every notification and hands it to the local
+followers of that message, or stops a local producer. Both threads run only while there is
+something to do and exit when idle. On
 SQLite (desktop mode, one process) nothing crosses processes: followers of another process
 fall back to reading the row, and producers in this process are reached directly
 (``services.generation``).
@@ -35,7 +36,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import text
 
 from calango.extensions import db
 
@@ -166,29 +166,44 @@ class AnswerBus:
 
     def _publish_loop(self) -> None:
         idle_since = time.monotonic()
-        while True:
-            self.wake.wait(0.5)
-            self.wake.clear()
-            with self.lock:
-                batch, self.outbox = self.outbox, []
-                if not batch and time.monotonic() - idle_since > IDLE_SECONDS:
-                    self._publisher = None
-                    return
-            if not batch:
-                continue
-            idle_since = time.monotonic()
-            self._send(batch)
-            time.sleep(BATCH_SECONDS)  # gather what arrives meanwhile into the next statement
-
-    def _send(self, batch: list[str]) -> None:
-        calls = ", ".join(f"pg_notify(:c, :p{i})" for i in range(len(batch)))
-        params = {"c": CHANNEL, **{f"p{i}": p for i, p in enumerate(batch)}}
+        connection: Any = None
         try:
-            with self.engine.connect() as conn:
-                conn.execute(text(f"SELECT {calls}"), params)
-                conn.commit()
+            while True:
+                self.wake.wait(0.5)
+                self.wake.clear()
+                with self.lock:
+                    batch, self.outbox = self.outbox, []
+                    if not batch and time.monotonic() - idle_since > IDLE_SECONDS:
+                        self._publisher = None
+                        return
+                if not batch:
+                    continue
+                idle_since = time.monotonic()
+                connection = self._send(batch, connection)
+                time.sleep(BATCH_SECONDS)  # gather what arrives meanwhile into the next statement
+        finally:
+            if connection is not None:
+                with contextlib.suppress(Exception):  # already gone
+                    connection.close()
+
+    def _send(self, batch: list[str], connection: Any) -> Any:
+        """One ``SELECT pg_notify(...), ...`` for the whole batch, on the publisher's own
+        connection (autocommit: one round trip, no pool checkout, ping or commit). Returns
+        the connection for the next batch: a new one is opened after a failure."""
+        calls = ", ".join(["pg_notify(%s, %s)"] * len(batch))
+        params = [value for payload in batch for value in (CHANNEL, payload)]
+        try:
+            if connection is None:
+                connection = self._connect(listen=False)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {calls}", params)
+            return connection
         except Exception:  # followers catch up from the row; never lose the publisher
             log.exception("could not send %d notifications", len(batch))
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.close()
+            return None
 
     # --- listening ------------------------------------------------------------------------
 
@@ -246,14 +261,16 @@ class AnswerBus:
                     connection.close()
                 time.sleep(RECONNECT_SECONDS)
 
-    def _connect(self) -> Any:
-        """A connection of its own (outside the pool), in autocommit, listening."""
+    def _connect(self, listen: bool = True) -> Any:
+        """A connection of its own (outside the pool), in autocommit, listening unless
+        ``listen`` is false (the publisher's)."""
         raw = self.engine.raw_connection()
         raw.detach()
         connection = raw.dbapi_connection
         connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f"LISTEN {CHANNEL}")
+        if listen:
+            with connection.cursor() as cursor:
+                cursor.execute(f"LISTEN {CHANNEL}")
         return connection
 
     def _broadcast_resync(self) -> None:

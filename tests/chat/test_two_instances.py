@@ -16,6 +16,7 @@ from sqlalchemy import text
 from calango import create_app
 from calango.extensions import db
 from calango.models import Provider
+from calango.services.answer_bus import CHANNEL
 from calango.services.generation import wait_for_generations
 from config import TestConfig
 from tests.helpers import csrf_token_from, finish, messages_of, send, sse_events, wait_until
@@ -134,6 +135,53 @@ def test_a_follower_catches_up_when_its_notification_connection_drops(
     assert [d["status"] for d in _done(events)] == ["complete"]
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # notifications are PG's
+def test_a_follower_gets_the_whole_answer_when_the_publishers_connection_drops(
+    app_config: TestConfig,
+    app: Flask,
+    backend: str,
+    client: FlaskClient,
+    csrf: str,
+    provider: Provider,
+    fake: Any,
+) -> None:
+    """The producer's process publishes on a connection of its own: killed mid-answer, the
+    batch it was sending is lost, the next one goes out on a new connection, and the
+    follower elsewhere fills the gap (it asks again, or reads the row) and ends complete."""
+    fake.script(chunks=[f"p{i} " for i in range(80)], delay=0.03)
+    chat_id = send(client, csrf, "through a dropped publisher").get_json()["chat_id"]
+    answer_id = messages_of(app, chat_id)[1].id
+    other = create_app(app_config)
+    url = f"/chats/{chat_id}/messages/{answer_id}/stream"
+    thread, events = _follow_in_thread(other.test_client(), url)
+
+    def publishers() -> list[int]:
+        with app.app_context():
+            return list(
+                db.session.scalars(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND query LIKE 'SELECT pg_notify%' AND pid <> pg_backend_pid()"
+                    )
+                )
+            )
+
+    wait_until(lambda: bool(publishers()), timeout=10)
+    killed = set(publishers())
+    with app.app_context():
+        for pid in killed:
+            db.session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        db.session.commit()
+    wait_until(lambda: bool(set(publishers()) - killed), timeout=10)  # publishing again
+    finish(app)
+    thread.join(20)
+    assert not thread.is_alive()
+    answer = messages_of(app, chat_id)[1]
+    assert answer.status == "complete"
+    assert "".join(_texts(events)) == answer.content == "".join(f"p{i} " for i in range(80))
+    assert [d["status"] for d in _done(events)] == ["complete"]
+
+
 def test_stop_from_another_instance_reaches_the_producer(
     app_config: TestConfig,
     app: Flask,
@@ -188,27 +236,32 @@ def test_an_answer_followed_where_it_runs_sends_no_text_notification(
     app: Flask, client: FlaskClient, csrf: str, provider: Provider, fake: Any
 ) -> None:
     """Notifications carry text only for a follower elsewhere: followed in its own process,
-    an answer notifies its end alone (the publisher's statements are watched)."""
-    from sqlalchemy import event
-
+    an answer notifies its end alone (what reaches the channel is heard by a listener of the
+    test's own)."""
+    with app.app_context():
+        raw = db.engine.raw_connection()
+    raw.detach()
+    listener = raw.dbapi_connection
+    listener.autocommit = True
+    with listener.cursor() as cursor:
+        cursor.execute(f"LISTEN {CHANNEL}")
     notified: list[str] = []
 
-    def record(_c: Any, _cur: Any, statement: str, parameters: Any, *_a: Any) -> None:
-        if "pg_notify" in statement:
-            notified.extend(str(v) for v in dict(parameters).values())
+    def heard_the_end() -> bool:
+        listener.poll()
+        notified.extend(n.payload for n in listener.notifies)
+        listener.notifies.clear()
+        return any('"k": "e"' in n for n in notified)
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
     try:
         fake.script(chunks=[f"h{i} " for i in range(20)], delay=0.01)
         sent = send(client, csrf, "followed here").get_json()
         answer_id = messages_of(app, sent["chat_id"])[1].id
         events = sse_events(client.get(f"/chats/{sent['chat_id']}/messages/{answer_id}/stream"))
         finish(app)
-        wait_until(lambda: any('"k": "e"' in n for n in notified))
+        wait_until(heard_the_end)
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        listener.close()
     assert "".join(_texts(events)) == "".join(f"h{i} " for i in range(20))
     mine = [n for n in notified if f'"m": {answer_id}' in n]
     assert [json.loads(n)["k"] for n in mine] == ["e"]
