@@ -80,22 +80,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by process ``pid`` (0 when it is gone)."""
+def _cpu_fields(pid: int, first: int) -> float:
+    """The sum of two clock-tick fields of ``/proc/<pid>/stat`` from ``first`` on, in seconds
+    (0 when the process is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid`` (0 when it is gone)."""
+    return _cpu_fields(pid, 11)
 
 
 def reaped_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of ``pid``'s children that exited and were waited for."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return _cpu_fields(pid, 13)
 
 
 def children_of(pid: int) -> list[int]:

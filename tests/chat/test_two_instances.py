@@ -33,6 +33,53 @@ def _follow_in_thread(client: FlaskClient, url: str) -> tuple[threading.Thread, 
     return thread, events
 
 
+def _backends(app: Flask, query_like: str) -> list[int]:
+    """PostgreSQL backends of the test database whose last query is ``LIKE query_like``."""
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND query LIKE :q AND pid <> pg_backend_pid()"
+                ),
+                {"q": query_like},
+            )
+        )
+
+
+def _terminate(app: Flask, pids: list[int] | set[int]) -> None:
+    with app.app_context():
+        for pid in pids:
+            db.session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        db.session.commit()
+
+
+def _send_and_follow_elsewhere(
+    app_config: TestConfig, app: Flask, client: FlaskClient, csrf: str, question: str
+) -> tuple[Any, Flask, threading.Thread, list[Any]]:
+    """Send through ``app``; follow the answer's stream from another instance (an app of its
+    own sharing only the database) in a thread. Returns the chat id, the other instance, the
+    thread and the events it collects."""
+    chat_id = send(client, csrf, question).get_json()["chat_id"]
+    answer_id = messages_of(app, chat_id)[1].id
+    other = create_app(app_config)
+    url = f"/chats/{chat_id}/messages/{answer_id}/stream"
+    thread, events = _follow_in_thread(other.test_client(), url)
+    return chat_id, other, thread, events
+
+
+def _ended_complete(app: Flask, chat_id: Any, thread: threading.Thread, events: list[Any]) -> Any:
+    """Once the answer is done: the follower got all of its saved text and one ``done``."""
+    finish(app)
+    thread.join(20)
+    assert not thread.is_alive()
+    answer = messages_of(app, chat_id)[1]
+    assert answer.status == "complete"
+    assert "".join(_texts(events)) == answer.content
+    assert [d["status"] for d in _done(events)] == ["complete"]
+    return answer
+
+
 def _texts(events: list[Any]) -> list[str]:
     return [json.loads(d)["text"] for kind, d, _i in events if kind == "message"]
 
@@ -51,19 +98,11 @@ def test_another_instance_follows_an_answer_chunk_by_chunk(
     fake: Any,
 ) -> None:
     fake.script(chunks=[f"n{i} " for i in range(60)], delay=0.03)
-    chat_id = send(client, csrf, "live elsewhere").get_json()["chat_id"]
-    answer_id = messages_of(app, chat_id)[1].id
-    other = create_app(app_config)  # shares only the database with `app`
-    url = f"/chats/{chat_id}/messages/{answer_id}/stream"
-    thread, events = _follow_in_thread(other.test_client(), url)
-    finish(app)
-    thread.join(20)
-    assert not thread.is_alive()
-    answer = messages_of(app, chat_id)[1]
-    assert answer.status == "complete"
-    assert "".join(_texts(events)) == answer.content
-    done = _done(events)
-    assert [d["status"] for d in done] == ["complete"] and "n59" in done[0]["html"]
+    chat_id, other, thread, events = _send_and_follow_elsewhere(
+        app_config, app, client, csrf, "live elsewhere"
+    )
+    _ended_complete(app, chat_id, thread, events)
+    assert "n59" in _done(events)[0]["html"]
     if backend == "postgresql":
         # Live: many small deltas (notifications), not one per second of the row's writes.
         assert len(_texts(events)) >= 10, _texts(events)
@@ -104,35 +143,12 @@ def test_a_follower_catches_up_when_its_notification_connection_drops(
     fake: Any,
 ) -> None:
     fake.script(chunks=[f"r{i} " for i in range(80)], delay=0.03)
-    chat_id = send(client, csrf, "through a dropped connection").get_json()["chat_id"]
-    answer_id = messages_of(app, chat_id)[1].id
-    other = create_app(app_config)
-    url = f"/chats/{chat_id}/messages/{answer_id}/stream"
-    thread, events = _follow_in_thread(other.test_client(), url)
-
-    def listeners() -> list[int]:
-        with app.app_context():
-            return list(
-                db.session.scalars(
-                    text(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND query LIKE 'LISTEN%'"
-                    )
-                )
-            )
-
-    wait_until(lambda: len(listeners()) >= 2, timeout=10)  # one per instance
-    with app.app_context():
-        for pid in listeners():
-            db.session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-        db.session.commit()
-    finish(app)
-    thread.join(20)
-    assert not thread.is_alive()
-    answer = messages_of(app, chat_id)[1]
-    assert answer.status == "complete"
-    assert "".join(_texts(events)) == answer.content
-    assert [d["status"] for d in _done(events)] == ["complete"]
+    chat_id, _other, thread, events = _send_and_follow_elsewhere(
+        app_config, app, client, csrf, "through a dropped connection"
+    )
+    wait_until(lambda: len(_backends(app, "LISTEN%")) >= 2, timeout=10)  # one per instance
+    _terminate(app, _backends(app, "LISTEN%"))
+    _ended_complete(app, chat_id, thread, events)
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # notifications are PG's
@@ -149,37 +165,16 @@ def test_a_follower_gets_the_whole_answer_when_the_publishers_connection_drops(
     batch it was sending is lost, the next one goes out on a new connection, and the
     follower elsewhere fills the gap (it asks again, or reads the row) and ends complete."""
     fake.script(chunks=[f"p{i} " for i in range(80)], delay=0.03)
-    chat_id = send(client, csrf, "through a dropped publisher").get_json()["chat_id"]
-    answer_id = messages_of(app, chat_id)[1].id
-    other = create_app(app_config)
-    url = f"/chats/{chat_id}/messages/{answer_id}/stream"
-    thread, events = _follow_in_thread(other.test_client(), url)
-
-    def publishers() -> list[int]:
-        with app.app_context():
-            return list(
-                db.session.scalars(
-                    text(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND query LIKE 'SELECT pg_notify%' AND pid <> pg_backend_pid()"
-                    )
-                )
-            )
-
-    wait_until(lambda: bool(publishers()), timeout=10)
-    killed = set(publishers())
-    with app.app_context():
-        for pid in killed:
-            db.session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-        db.session.commit()
-    wait_until(lambda: bool(set(publishers()) - killed), timeout=10)  # publishing again
-    finish(app)
-    thread.join(20)
-    assert not thread.is_alive()
-    answer = messages_of(app, chat_id)[1]
-    assert answer.status == "complete"
-    assert "".join(_texts(events)) == answer.content == "".join(f"p{i} " for i in range(80))
-    assert [d["status"] for d in _done(events)] == ["complete"]
+    chat_id, _other, thread, events = _send_and_follow_elsewhere(
+        app_config, app, client, csrf, "through a dropped publisher"
+    )
+    wait_until(lambda: bool(_backends(app, "SELECT pg_notify%")), timeout=10)
+    killed = set(_backends(app, "SELECT pg_notify%"))
+    _terminate(app, killed)
+    # Publishing again, on a new connection:
+    wait_until(lambda: bool(set(_backends(app, "SELECT pg_notify%")) - killed), timeout=10)
+    answer = _ended_complete(app, chat_id, thread, events)
+    assert answer.content == "".join(f"p{i} " for i in range(80))
 
 
 def test_stop_from_another_instance_reaches_the_producer(
