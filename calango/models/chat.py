@@ -195,7 +195,7 @@ class ChatMessage(db.Model):
     error_class: Mapped[str | None] = mapped_column(String(40))
     # While streaming: the producer's keeper refreshes heartbeat_at; a stale one means it died.
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Set by Stop (possibly in another worker); the producer polls it.
+    # Set by Stop (possibly in another worker); the producer's keeper checks it each second.
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # Where an imported message came from (see ChatSession.import_key).
     import_key: Mapped[str | None] = mapped_column(String(255))

@@ -10,10 +10,9 @@ thread batches what producers published into one ``SELECT pg_notify(...), ...`` 
 per tick, on a connection of its own in autocommit, and one listener connection per process
 (a thread, a greenlet under gevent) receives every notification and hands it to the local
 followers of that message, or stops a local producer. Both threads run only while there is
-something to do and exit when idle. On
-SQLite (desktop mode, one process) nothing crosses processes: followers of another process
-fall back to reading the row, and producers in this process are reached directly
-(``services.generation``).
+something to do and exit when idle. On SQLite (desktop mode, one process) nothing crosses
+processes: followers of another process fall back to reading the row, and producers in this
+process are reached directly (``services.generation``).
 
 A notification is small: PostgreSQL refuses payloads of 8000 bytes or more, so text is cut
 into pieces of at most ``PIECE_CHARS`` characters (JSON-escaped, even the worst character

@@ -199,13 +199,11 @@ def vouch_for(generations: list[Generation]) -> set[int]:
     sweep) has the last word even when this round's statement waits for its lock."""
     table = ChatMessage.__table__
     grown: dict[int, str] = {}
-    lengths: dict[int, int] = {}
     for generation in generations:
         with generation.lock:
             text, finished = generation.text, generation.done is not None
         if not finished and len(text) != generation.saved_len:
             grown[generation.request.message_id] = text
-            lengths[generation.request.message_id] = len(text)
     content = case(grown, value=table.c.id, else_=table.c.content) if grown else table.c.content
     statement = (
         table.update()
@@ -219,9 +217,8 @@ def vouch_for(generations: list[Generation]) -> set[int]:
     rows = db.session.execute(statement).all()
     db.session.commit()
     for generation in generations:
-        saved = lengths.get(generation.request.message_id)
-        if saved is not None:
-            generation.saved_len = saved
+        if generation.request.message_id in grown:
+            generation.saved_len = len(grown[generation.request.message_id])
     return {row.id for row in rows if row.stop_requested}
 
 

@@ -71,21 +71,22 @@ def produce(app: Flask, generation: Generation) -> None:
 
 
 @functools.cache
-def _update_answer(returning: bool = False) -> Update:
-    """``UPDATE chat_messages SET … WHERE id = :answer_id``, the SET clause being the columns
-    given with it (``returning``: then the row's ``call_rollup.ANSWER_COLUMNS``). A Core
+def _update_answer() -> Update:
+    """``UPDATE chat_messages SET … WHERE id = :answer_id RETURNING`` the row's
+    ``call_rollup.ANSWER_COLUMNS``, the SET clause being the columns given with it. A Core
     statement built once: this thread's session holds no message to keep in step, and the
     ORM's bulk UPDATE costs more CPU than running the statement."""
     table = ChatMessage.__table__
-    statement = table.update().where(table.c.id == bindparam("answer_id"))
-    if returning:
-        columns = ChatMessage.__mapper__.columns
-        statement = statement.returning(*(columns[n] for n in call_rollup.ANSWER_COLUMNS))
-    return statement
+    columns = ChatMessage.__mapper__.columns
+    return (
+        table.update()
+        .where(table.c.id == bindparam("answer_id"))
+        .returning(*(columns[n] for n in call_rollup.ANSWER_COLUMNS))
+    )
 
 
-def _update(message_id: int, values: dict[str, Any], returning: bool = False) -> Any:
-    return db.session.execute(_update_answer(returning), {"answer_id": message_id, **values})
+def _update(message_id: int, values: dict[str, Any]) -> Any:
+    return db.session.execute(_update_answer(), {"answer_id": message_id, **values})
 
 
 def read_provider(generation: Generation, outcome: Outcome, app: Flask) -> None:
@@ -236,7 +237,7 @@ def _write(message_id: int, values: dict[str, Any]) -> None:
             db.session.commit()
             return
     with call_rollup.recounted(message_id, enabled="status" in values) as recount:  # A Cuca
-        recount.after = _update(message_id, values, returning=True).mappings().first()
+        recount.after = _update(message_id, values).mappings().first()
     db.session.commit()
 
 
